@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+export DJANGO_SETTINGS_MODULE ?= ipmart.settings.local
+
+.PHONY: run test venv venv-test setup bench lint messages clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+venv-test: $(VENV)/.installed-test
+
+## setup: migrate the embedded database and seed demo data (idempotent)
+setup: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+	$(PY) manage.py seed_demo
+
+## run: set everything up and serve the store on http://$(HOST):$(PORT)
+run: setup
+	@echo "IPmart is starting on http://$(HOST):$(PORT)  (mail: http://$(HOST):$(PORT)/dev/mail/)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite (PostgreSQL/Redis/Chromium tests skip loudly without them)
+test: venv-test
+	DJANGO_SETTINGS_MODULE=ipmart.settings.test $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv-test
+	$(VENV)/bin/ruff check .
+
+## messages: refresh the Bahasa Malaysia catalogue after changing translatable strings
+messages: venv
+	$(PY) manage.py makemessages -l ms --ignore='.venv/*' --ignore='var/*'
+	$(PY) manage.py compilemessages -l ms --ignore='.venv/*'
+
+clean:
+	rm -rf var/ .pytest_cache

@@ -1,0 +1,56 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+
+from ipmart.core.http import client_ip
+from privacy.models import AcceptanceMethod
+from privacy.services import accept_policy
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request, user, form, commit=True):
+        """Signup: the account and the acceptance of the policy version the person read are
+        saved together, or not at all."""
+        user.full_name = form.cleaned_data["full_name"]
+        with transaction.atomic():
+            user = super().save_user(request, user, form, commit=True)
+            accept_policy(
+                user,
+                policy=form.cleaned_data["policy"],
+                method=AcceptanceMethod.SIGNUP,
+                ip_address=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        return user
+
+    def get_client_ip(self, request):
+        return client_ip(request)
+
+
+_PREFIX = "fernet:"
+
+
+def _fernet() -> MultiFernet:
+    keys = settings.MFA_ENCRYPTION_KEYS
+    if not keys:
+        raise ImproperlyConfigured("MFA_ENCRYPTION_KEYS must hold at least one Fernet key.")
+    return MultiFernet([Fernet(key.encode()) for key in keys])
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets are stored encrypted (allauth stores them in clear by default). The first key
+    of MFA_ENCRYPTION_KEYS encrypts; all of them decrypt, so keys can rotate."""
+
+    def encrypt(self, text: str) -> str:
+        return _PREFIX + _fernet().encrypt(text.encode()).decode()
+
+    def decrypt(self, encrypted_text: str) -> str:
+        if not encrypted_text.startswith(_PREFIX):
+            raise ValueError("An MFA secret is not encrypted; refusing to use it.")
+        try:
+            return _fernet().decrypt(encrypted_text[len(_PREFIX):].encode()).decode()
+        except InvalidToken as error:
+            raise ValueError("An MFA secret cannot be decrypted with the configured keys.") from error

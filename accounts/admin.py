@@ -1,0 +1,82 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from ipmart.core.http import client_ip
+from privacy.models import AccessAction
+from privacy.services import log_access
+
+from .models import Address, User
+
+
+class AddressInline(admin.StackedInline):
+    model = Address
+    extra = 0
+    fields = [
+        "label", "full_name", "line1", "line2", "city", "state", "postcode", "country", "phone",
+        "is_default_billing", "is_default_shipping",
+    ]
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+
+class UserChange(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Customers and staff. Roles without change permission see it read-only; opening a person's
+    page is a view of their personal data and is written to the access log."""
+
+    form = UserChange
+    add_form = UserCreationForm
+    inlines = [AddressInline]
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+    search_fields = ["email", "full_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        (_("Personal details"), {"fields": ["full_name", "phone", "preferred_language"]}),
+        (
+            _("Permissions"),
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "full_name", "usable_password", "password1", "password2"],
+            },
+        )
+    ]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            person = response.context_data["original"]
+            log_access(
+                request.user,
+                action=AccessAction.VIEWED,
+                target=person,
+                subject=person,
+                ip_address=client_ip(request),
+                detail="admin user page",
+            )
+        return response

@@ -1,0 +1,68 @@
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from privacy.services import get_current_policy
+
+from .models import Address, User
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's signup plus the customer's name and the required acceptance of the privacy
+    policy version shown on the page."""
+
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    policy_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    accept_privacy_policy = forms.BooleanField(
+        label=_("I have read the privacy policy."),
+        error_messages={"required": _("You need to accept the privacy policy to open an account.")},
+    )
+
+    field_order = ["full_name", "email", "password1", "password2", "accept_privacy_policy"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current_policy = get_current_policy()
+        if self.current_policy is not None:
+            self.fields["policy_id"].initial = self.current_policy.pk
+
+    def clean(self):
+        cleaned = super().clean()
+        policy = self.current_policy
+        if policy is None:
+            raise forms.ValidationError(_("Signing up is not possible right now. Please try later."))
+        posted = cleaned.get("policy_id")
+        if posted is not None and posted != policy.pk:
+            self.data = self.data.copy()
+            self.data["policy_id"] = policy.pk
+            self.add_error(
+                "accept_privacy_policy",
+                _("The privacy policy was updated while you were signing up. Please read it and tick the box again."),
+            )
+        cleaned["policy"] = policy
+        return cleaned
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name", "phone", "preferred_language"]
+        widgets = {"phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"})}
+
+
+class AddressForm(forms.ModelForm):
+    class Meta:
+        model = Address
+        fields = [
+            "label", "full_name", "line1", "line2", "city", "state", "postcode", "country", "phone",
+            "is_default_billing", "is_default_shipping",
+        ]
+        widgets = {
+            "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "line1": forms.TextInput(attrs={"autocomplete": "address-line1"}),
+            "line2": forms.TextInput(attrs={"autocomplete": "address-line2"}),
+            "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
+            "state": forms.TextInput(attrs={"autocomplete": "address-level1"}),
+            "postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
+            "phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        }

@@ -1,0 +1,63 @@
+"""Staff roles, defined in code. Each role is a Django group holding only the permissions its work
+needs; `sync_roles` makes the database match this table and is run by migrations (a later app
+that adds models for a role adds a migration that calls it again). A test compares the groups in
+the database with this table, so a permission granted by hand in admin shows up as a failure."""
+
+from django.contrib.auth.management import create_permissions
+
+VERIFICATION_REVIEWER = "verification reviewer"
+SUPPORT_AGENT = "support agent"
+MARKETING_MANAGER = "marketing manager"
+STORE_MANAGER = "store manager"
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    # Reviews proof-of-payment documents: needs to know whose order it is, nothing more.
+    VERIFICATION_REVIEWER: {
+        "accounts.view_user",
+    },
+    # Answers inquiries: looks customers and their addresses up; never changes them.
+    SUPPORT_AGENT: {
+        "accounts.view_user",
+        "accounts.view_address",
+    },
+    # Runs promotional campaigns: topics and campaigns arrive with the marketing app.
+    MARKETING_MANAGER: set(),
+    # Runs the shop: customers (read-only), the privacy policy's versions, the access log.
+    STORE_MANAGER: {
+        "accounts.view_user",
+        "accounts.view_address",
+        "privacy.view_policyversion",
+        "privacy.add_policyversion",
+        "privacy.change_policyversion",
+        "privacy.view_accesslog",
+    },
+}
+
+
+def sync_roles(apps) -> None:
+    """Create the role groups and set each one's permissions to exactly ROLE_PERMISSIONS.
+
+    `apps` is the migration's app registry (or django.apps.apps). Permissions of models that do
+    not exist yet are skipped; the migration that creates those models calls this again.
+    """
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for app_config in apps.get_app_configs():
+        # Migration state apps have no models_module, which create_permissions would skip.
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = original or True
+        try:
+            create_permissions(app_config, verbosity=0, apps=apps)
+        finally:
+            app_config.models_module = original
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in sorted(codenames):
+            app_label, codename = dotted.split(".", 1)
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:
+                wanted.append(permission)
+        group.permissions.set(wanted)

@@ -1,0 +1,22 @@
+"""Test settings: PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI sets both),
+SQLite and an in-process cache otherwise."""
+
+from .base import *  # noqa: F403
+from .base import REDIS_URL
+
+SECRET_KEY = "test-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MFA_ENCRYPTION_KEYS = ["Ns1ezwnGtzZqwEIYVDQ7QisiExdH5YAxvxyCl-UvT_0="]
+STAFF_MFA_REQUIRED = True
+CELERY_TASK_ALWAYS_EAGER = True
+if REDIS_URL:
+    CACHES["default"]["KEY_PREFIX"] = "ipmart-test"  # noqa: F405
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

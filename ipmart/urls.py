@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from ipmart.core import devmail, health, views
+
+admin.site.site_header = "IPmart administration"
+admin.site.site_title = "IPmart admin"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("privacy/", include("privacy.urls")),
+    path("account/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns += [
+        path("dev/mail/", devmail.mail_list, name="dev_mail"),
+        path("dev/mail/<str:name>/", devmail.mail_detail, name="dev_mail_detail"),
+    ]

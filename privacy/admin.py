@@ -1,0 +1,59 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from .models import AccessLog, PolicyVersion
+from .services import PolicyError, publish_policy
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(admin.ModelAdmin):
+    list_display = ["version", "effective_date", "published_at", "short_hash"]
+    list_filter = ["published_at"]
+    search_fields = ["version"]
+    readonly_fields = ["content_hash", "published_at", "created_at"]
+    actions = ["publish"]
+
+    @admin.display(description=_("hash"))
+    def short_hash(self, obj: PolicyVersion) -> str:
+        return obj.content_hash[:12]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_published:
+            return [field.name for field in obj._meta.fields]
+        return super().get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description=_("Publish the selected drafts"), permissions=["change"])
+    def publish(self, request, queryset):
+        for policy in queryset:
+            try:
+                publish_policy(policy, acting_user=request.user)
+            except PolicyError as error:
+                self.message_user(request, f"{policy.version}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{policy.version} published.", messages.SUCCESS)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "actor_role", "action", "target_type", "target_id", "subject"]
+    list_filter = ["action", "target_type"]
+    list_select_related = ["actor", "subject"]
+    search_fields = ["actor__email", "subject__email", "target_id"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

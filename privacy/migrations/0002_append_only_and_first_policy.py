@@ -1,0 +1,91 @@
+"""The access log and published policy versions cannot be changed on PostgreSQL (triggers), and
+the store's first privacy policy is published from privacy/policies/2026-11-24/."""
+
+import datetime
+from pathlib import Path
+
+from django.db import migrations
+from django.utils import timezone
+
+FIRST_VERSION = "2026-11-24"
+
+TRIGGERS = """
+CREATE OR REPLACE FUNCTION privacy_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER privacy_accesslog_append_only
+    BEFORE UPDATE OR DELETE ON privacy_accesslog
+    FOR EACH ROW EXECUTE FUNCTION privacy_refuse_change();
+
+CREATE OR REPLACE FUNCTION privacy_refuse_published_policy_change() RETURNS trigger AS $$
+BEGIN
+    IF OLD.published_at IS NOT NULL THEN
+        RAISE EXCEPTION 'published privacy policy % is immutable: % refused', OLD.version, TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER privacy_policyversion_immutable
+    BEFORE UPDATE OR DELETE ON privacy_policyversion
+    FOR EACH ROW EXECUTE FUNCTION privacy_refuse_published_policy_change();
+"""
+
+DROP_TRIGGERS = """
+DROP TRIGGER IF EXISTS privacy_policyversion_immutable ON privacy_policyversion;
+DROP FUNCTION IF EXISTS privacy_refuse_published_policy_change();
+DROP TRIGGER IF EXISTS privacy_accesslog_append_only ON privacy_accesslog;
+DROP FUNCTION IF EXISTS privacy_refuse_change();
+"""
+
+
+def add_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(TRIGGERS)
+
+
+def drop_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP_TRIGGERS)
+
+
+def publish_first_policy(apps, schema_editor):
+    from privacy.models import PolicyVersion as LivePolicyVersion
+
+    PolicyVersion = apps.get_model("privacy", "PolicyVersion")
+    if PolicyVersion.objects.filter(version=FIRST_VERSION).exists():
+        return
+    folder = Path(__file__).resolve().parent.parent / "policies" / FIRST_VERSION
+    policy = LivePolicyVersion(
+        version=FIRST_VERSION,
+        effective_date=datetime.date(2026, 11, 24),
+        summary="First version of the IPmart privacy policy for the new store.",
+        body_en=(folder / "en.md").read_text(encoding="utf-8"),
+        body_ms=(folder / "ms.md").read_text(encoding="utf-8"),
+    )
+    PolicyVersion.objects.create(
+        version=policy.version,
+        effective_date=policy.effective_date,
+        summary=policy.summary,
+        body_en=policy.body_en,
+        body_ms=policy.body_ms,
+        content_hash=policy.compute_hash(),
+        published_at=timezone.now(),
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("privacy", "0001_initial")]
+
+    operations = [
+        migrations.RunPython(add_triggers, drop_triggers),
+        migrations.RunPython(publish_first_policy, migrations.RunPython.noop),
+    ]

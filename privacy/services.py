@@ -1,0 +1,122 @@
+"""State changes of the privacy app. Every path (view, admin, command, task) calls these."""
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from .models import AcceptanceMethod, AccessAction, AccessLog, PolicyAcceptance, PolicyVersion
+
+CURRENT_POLICY_CACHE_KEY = "privacy:current-policy-id"
+CURRENT_POLICY_CACHE_SECONDS = 60
+
+
+class PolicyError(Exception):
+    """A policy action that cannot be done; the message is shown to the person."""
+
+
+def get_current_policy() -> PolicyVersion | None:
+    """The version in force today. Its id is cached briefly in the shared cache; a publication
+    clears it, and a version whose effective date arrives is picked up within a minute."""
+    policy_id = cache.get(CURRENT_POLICY_CACHE_KEY)
+    if policy_id:
+        policy = PolicyVersion.objects.filter(pk=policy_id).first()
+        if policy is not None:
+            return policy
+    policy = PolicyVersion.objects.current()
+    if policy is not None:
+        cache.set(CURRENT_POLICY_CACHE_KEY, policy.pk, CURRENT_POLICY_CACHE_SECONDS)
+    return policy
+
+
+def get_current_policy_id() -> int | None:
+    policy_id = cache.get(CURRENT_POLICY_CACHE_KEY)
+    if policy_id is None:
+        policy = get_current_policy()
+        policy_id = policy.pk if policy else None
+    return policy_id
+
+
+@transaction.atomic
+def publish_policy(policy: PolicyVersion, *, acting_user: AbstractBaseUser | None) -> PolicyVersion:
+    """Freeze a draft: set its hash and publication time. From then on the row never changes.
+
+    Raises PolicyError if it is already published or either language is empty."""
+    policy = PolicyVersion.objects.select_for_update().get(pk=policy.pk)
+    if policy.is_published:
+        raise PolicyError("This policy version is already published and cannot change.")
+    if not policy.body_en.strip() or not policy.body_ms.strip():
+        raise PolicyError("A policy needs its text in both English and Bahasa Malaysia.")
+    policy.content_hash = policy.compute_hash()
+    policy.published_at = timezone.now()
+    policy.save(update_fields=["content_hash", "published_at"])
+    transaction.on_commit(lambda: cache.delete(CURRENT_POLICY_CACHE_KEY))
+    return policy
+
+
+def accept_policy(
+    user: AbstractBaseUser,
+    *,
+    policy: PolicyVersion,
+    method: str,
+    ip_address: str | None,
+    user_agent: str = "",
+) -> PolicyAcceptance:
+    """Record that `user` accepted `policy`. Accepting the same version twice (a double click)
+    returns the first acceptance unchanged. Raises PolicyError for an unpublished version."""
+    if not policy.is_published:
+        raise PolicyError("Only a published policy can be accepted.")
+    if method not in AcceptanceMethod.values:
+        raise ValueError(f"unknown acceptance method {method!r}")
+    try:
+        with transaction.atomic():
+            return PolicyAcceptance.objects.create(
+                user=user,
+                policy=policy,
+                method=method,
+                ip_address=ip_address,
+                user_agent=user_agent[:300],
+            )
+    except IntegrityError:
+        return PolicyAcceptance.objects.get(user=user, policy=policy)
+
+
+def has_accepted(user: AbstractBaseUser, policy_id: int) -> bool:
+    return PolicyAcceptance.objects.filter(user=user, policy_id=policy_id).exists()
+
+
+def role_of(actor: AbstractBaseUser | None) -> str:
+    """How the access log names the actor's role: their staff groups, or what they are."""
+    if actor is None:
+        return "system"
+    if actor.is_superuser:
+        return "superuser"
+    if actor.is_staff:
+        names = sorted(actor.groups.values_list("name", flat=True))
+        return ", ".join(names) or "staff without role"
+    return "customer"
+
+
+def log_access(
+    actor: AbstractBaseUser | None,
+    *,
+    action: str,
+    target: models.Model,
+    subject: AbstractBaseUser | None,
+    ip_address: str | None = None,
+    detail: str = "",
+) -> AccessLog:
+    """Write one access log row: `actor` did `action` to `target`, which holds personal data of
+    `subject`. The only way anything writes to the access log; rows are never changed."""
+    if action not in AccessAction.values:
+        raise ValueError(f"unknown access action {action!r}")
+    return AccessLog.objects.create(
+        actor=actor,
+        actor_role=role_of(actor)[:120],
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        subject=subject,
+        ip_address=ip_address,
+        detail=detail[:200],
+    )
