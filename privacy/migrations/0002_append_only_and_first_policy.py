@@ -49,12 +49,12 @@ DROP FUNCTION IF EXISTS privacy_refuse_change();
 
 def add_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGERS)
+        schema_editor.execute(TRIGGERS, params=None)
 
 
 def drop_triggers(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_TRIGGERS)
+        schema_editor.execute(DROP_TRIGGERS, params=None)
 
 
 def publish_first_policy(apps, schema_editor):

@@ -1,0 +1,94 @@
+"""Shared fixtures. Services (PostgreSQL, Redis, Chromium) are real; a test that needs one it
+cannot reach is skipped with the reason, or fails when REQUIRE_SERVICES=1 (CI sets it)."""
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made after it in
+# that thread are safe (the loop is idle while the test runs), so allow them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def services_required() -> bool:
+    return os.environ.get("REQUIRE_SERVICES", "") not in {"", "0", "false", "no"}
+
+
+def missing_service(reason: str):
+    """Skip (laptop) or fail (CI) because a service is missing."""
+    if services_required():
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(f"SKIPPED LOUDLY: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters and the cached policy id must not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def postgres(db):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        missing_service("this test needs PostgreSQL: set DATABASE_URL=postgres://…")
+    return connection
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_url(settings):
+    url = os.environ.get("REDIS_URL", "")
+    if not url or not _reachable(url):
+        missing_service("this test needs Redis: set REDIS_URL=redis://127.0.0.1:6379/0")
+    return url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM) or shutil.which(CHROMIUM) is None:
+        missing_service(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+    page.console_errors = console_errors
+    yield page
+    context.close()

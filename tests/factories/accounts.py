@@ -1,0 +1,52 @@
+import factory
+from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group
+
+from accounts.models import Address, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A customer whose email is verified, with PASSWORD as password."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    full_name = factory.Faker("name")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def verified(obj, create, extracted, **kwargs):
+        obj.save()
+        if create and extracted is not False:
+            EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)
+
+
+CustomerFactory = UserFactory
+
+
+class StaffFactory(UserFactory):
+    """A staff member; `StaffFactory(role="support agent")` puts them in that role's group."""
+
+    is_staff = True
+
+    @factory.post_generation
+    def role(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.groups.add(Group.objects.get(name=extracted))
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    user = factory.SubFactory(UserFactory)
+    full_name = factory.LazyAttribute(lambda o: o.user.full_name)
+    line1 = factory.Sequence(lambda n: f"{n} Jalan Ampang")
+    city = "Kuala Lumpur"
+    state = "Wilayah Persekutuan"
+    postcode = "50450"
+    country = "MY"
