@@ -250,3 +250,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Payment gateway (Worldline Connect, ex Global Collect). The store and the local payment
+# sandbox (`manage.py payment_sandbox`) read the same variables; local defaults point at the
+# sandbox, production has no defaults (see production.py).
+GATEWAY_ENDPOINT = os.environ.get("GATEWAY_ENDPOINT", "http://127.0.0.1:8001")
+GATEWAY_MERCHANT_ID = os.environ.get("GATEWAY_MERCHANT_ID", "ipmart-sandbox")
+GATEWAY_API_KEY_ID = os.environ.get("GATEWAY_API_KEY_ID", "sandbox-api-key")
+GATEWAY_SECRET_API_KEY = os.environ.get("GATEWAY_SECRET_API_KEY", "sandbox-secret-api-key-not-secret")
+GATEWAY_WEBHOOK_KEY_ID = os.environ.get("GATEWAY_WEBHOOK_KEY_ID", "sandbox-webhook-key")
+GATEWAY_WEBHOOK_SECRET = os.environ.get("GATEWAY_WEBHOOK_SECRET", "sandbox-webhook-secret-not-secret")
+# The hosted page's address is the gateway's partialRedirectUrl behind this prefix
+# ("https://payment." for the real gateway, "http://" for the sandbox).
+GATEWAY_REDIRECT_PREFIX = os.environ.get("GATEWAY_REDIRECT_PREFIX", "http://")
+# Where the sandbox posts its webhooks (the local store's endpoint by default).
+GATEWAY_SANDBOX_WEBHOOK_URL = os.environ.get(
+    "GATEWAY_SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/payments/webhook/"
+)

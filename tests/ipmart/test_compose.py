@@ -1,0 +1,72 @@
+"""docker-compose.yml cannot be run here (no Docker engine), so it is checked by reading: every
+service's command must name a real entry point of this project."""
+
+import ast
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+BUILT = sorted(name for name, service in SERVICES.items() if "build" in service)
+
+
+def _module_defines(module: str, attribute: str) -> bool:
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin, f"{module} is not importable"
+    tree = ast.parse(Path(spec.origin).read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {alias.asname or alias.name for alias in node.names}
+    return attribute in names
+
+
+def test_the_stack_has_web_worker_beat_database_redis_and_a_mail_catcher():
+    assert {"web", "worker", "beat", "db", "redis", "mail"} <= set(SERVICES)
+    for name, service in SERVICES.items():
+        assert "image" in service or "build" in service, name
+
+
+def test_the_built_image_has_a_dockerfile_and_runs_production_settings():
+    assert (ROOT / "Dockerfile").is_file()
+    for name in BUILT:
+        assert SERVICES[name]["environment"]["DJANGO_SETTINGS_MODULE"] == "ipmart.settings.production"
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_each_project_service_command_names_a_real_entry_point(name):
+    command = SERVICES[name]["command"]
+    program = command[0]
+    if program == "python":
+        assert command[1] == "manage.py"
+        assert command[2] in get_commands(), f"{name}: no management command {command[2]!r}"
+    elif program == "gunicorn":
+        module, attribute = command[1].split(":")
+        assert _module_defines(module, attribute), f"{name}: {command[1]} does not exist"
+    elif program == "celery":
+        assert command[1] == "-A"
+        assert _module_defines(command[2], "celery_app"), f"{name}: no Celery app in {command[2]}"
+        assert command[3] in {"worker", "beat"}
+    else:
+        pytest.fail(f"{name}: unexpected program {program!r}")
+
+
+def test_the_web_healthcheck_calls_a_route_of_the_store(client):
+    probe = " ".join(SERVICES["web"]["healthcheck"]["test"])
+    path = re.search(r"127\.0\.0\.1:8000(/\S*?)'", probe).group(1)
+    assert client.get(path).status_code == 200
+
+
+def test_every_variable_compose_interpolates_is_documented_in_env_example():
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{(\w+)", text))
+    documented = set(re.findall(r"^#?\s*(\w+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert used and used <= documented
