@@ -26,6 +26,7 @@ setup: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_catalogue
 
 ## run: set everything up and serve the store on http://$(HOST):$(PORT)
 run: setup

@@ -14,16 +14,44 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Reviews proof-of-payment documents: needs to know whose order it is, nothing more.
     VERIFICATION_REVIEWER: {
         "accounts.view_user",
+        "orders.view_order",
+        "orders.view_orderline",
+        "orders.view_orderevent",
     },
     # Answers inquiries: looks customers and their addresses up; never changes them.
     SUPPORT_AGENT: {
         "accounts.view_user",
         "accounts.view_address",
+        "orders.view_order",
+        "orders.view_orderline",
+        "orders.view_orderevent",
+        "orders.view_shipment",
     },
     # Runs promotional campaigns: topics and campaigns arrive with the marketing app.
     MARKETING_MANAGER: set(),
-    # Runs the shop: customers (read-only), the privacy policy's versions, the access log.
+    # Runs the shop: catalogue, key pools, tax rates, orders (ship, refund), customers
+    # (read-only), the privacy policy's versions, the access log, the disclosure register.
     STORE_MANAGER: {
+        "orders.view_category",
+        "orders.add_category",
+        "orders.change_category",
+        "orders.view_product",
+        "orders.add_product",
+        "orders.change_product",
+        "orders.view_licencekey",
+        "orders.add_licencekey",
+        "orders.view_taxrate",
+        "orders.change_taxrate",
+        "orders.view_order",
+        "orders.change_order",
+        "orders.view_orderline",
+        "orders.view_orderevent",
+        "orders.view_paymentattempt",
+        "orders.view_shipment",
+        "orders.add_shipment",
+        "orders.view_refund",
+        "orders.add_refund",
+        "privacy.view_disclosure",
         "accounts.view_user",
         "accounts.view_address",
         "privacy.view_policyversion",

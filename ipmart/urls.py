@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("", include("orders.urls")),
     path("privacy/", include("privacy.urls")),
     path("account/privacy/", include("privacy.centre_urls")),
     path("account/", include("accounts.urls")),

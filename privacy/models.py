@@ -137,3 +137,26 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"Access {self.pk}"
+
+
+class Disclosure(models.Model):
+    """Personal data of `subject` given to a third party (the disclosure register). Written by
+    privacy.services.record_disclosure at the moment data leaves the store; the customer sees
+    their rows in the privacy centre."""
+
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disclosures"
+    )
+    recipient = models.CharField(_("recipient"), max_length=120)
+    data_categories = models.CharField(_("data disclosed"), max_length=300)
+    purpose = models.CharField(_("purpose"), max_length=200)
+    reference = models.CharField(_("reference"), max_length=60, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("disclosure")
+        verbose_name_plural = _("disclosure register")
+
+    def __str__(self) -> str:
+        return f"Disclosure {self.pk}"

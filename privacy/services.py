@@ -5,7 +5,14 @@ from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from .models import AcceptanceMethod, AccessAction, AccessLog, PolicyAcceptance, PolicyVersion
+from .models import (
+    AcceptanceMethod,
+    AccessAction,
+    AccessLog,
+    Disclosure,
+    PolicyAcceptance,
+    PolicyVersion,
+)
 
 CURRENT_POLICY_CACHE_KEY = "privacy:current-policy-id"
 CURRENT_POLICY_CACHE_SECONDS = 60
@@ -119,4 +126,25 @@ def log_access(
         subject=subject,
         ip_address=ip_address,
         detail=detail[:200],
+    )
+
+
+def record_disclosure(
+    subject: AbstractBaseUser,
+    *,
+    recipient: str,
+    data_categories: list[str],
+    purpose: str,
+    reference: str = "",
+) -> Disclosure:
+    """Write one row of the disclosure register: `recipient` received `data_categories` of
+    `subject` for `purpose`. Call it in the same transaction as the act of sending."""
+    if not data_categories:
+        raise ValueError("a disclosure names the categories of data disclosed")
+    return Disclosure.objects.create(
+        subject=subject,
+        recipient=recipient,
+        data_categories=", ".join(data_categories),
+        purpose=purpose,
+        reference=reference,
     )

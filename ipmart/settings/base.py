@@ -267,3 +267,19 @@ GATEWAY_REDIRECT_PREFIX = os.environ.get("GATEWAY_REDIRECT_PREFIX", "http://")
 GATEWAY_SANDBOX_WEBHOOK_URL = os.environ.get(
     "GATEWAY_SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/payments/webhook/"
 )
+
+# --- Shop.
+# How long an unpaid order holds its stock and licence keys (also the hosted checkout's timeout).
+ORDER_RESERVATION_MINUTES = int(os.environ.get("ORDER_RESERVATION_MINUTES", "30"))
+# Hosts the store will redirect a customer to for payment ("." prefix: any subdomain).
+GATEWAY_ALLOWED_REDIRECT_HOSTS = env_list("GATEWAY_ALLOWED_REDIRECT_HOSTS", "127.0.0.1:8001")
+GATEWAY_ALLOW_HTTP_REDIRECT = env_bool("GATEWAY_ALLOW_HTTP_REDIRECT", True)
+# The reconciliation job asks the gateway about attempts older than this with no final status…
+PAYMENT_RECONCILE_AFTER_MINUTES = int(os.environ.get("PAYMENT_RECONCILE_AFTER_MINUTES", "10"))
+# …and closes a hosted checkout still "in progress" after this long as abandoned.
+GATEWAY_CHECKOUT_TIMEOUT_MINUTES = int(os.environ.get("GATEWAY_CHECKOUT_TIMEOUT_MINUTES", "60"))
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-payments": {"task": "orders.tasks.reconcile_payments_task", "schedule": 300.0},
+}
+# Absolute address of the store, for links in email sent outside a request (tasks).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

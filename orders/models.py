@@ -1,0 +1,429 @@
+"""Catalogue, carts, orders and their history, payments, licence keys, fulfilment and shipping.
+
+Money is integer sen (1/100 MYR) everywhere; `orders.money` formats it."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+CURRENCY = "MYR"
+
+
+class ProductKind(models.TextChoices):
+    LICENCE = "licence", _("Software licence")
+    PHYSICAL = "physical", _("Physical goods")
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=80)
+    slug = models.SlugField(_("slug"), unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def for_listing(self):
+        return self.active().select_related("category")
+
+    def with_key_counts(self):
+        """Annotate `available_keys`, the licence keys left in the pool."""
+        return self.annotate(
+            available_keys=models.Count(
+                "licence_keys", filter=Q(licence_keys__status=LicenceKeyStatus.AVAILABLE)
+            )
+        )
+
+
+class Product(models.Model):
+    """Something the store sells. Licences are delivered as keys from the product's pool;
+    physical goods count stock and need shipping."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ProductKind.choices)
+    name = models.CharField(_("name"), max_length=150)
+    slug = models.SlugField(_("slug"), unique=True, max_length=160)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
+    )
+    summary = models.CharField(_("summary"), max_length=240, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    image = models.ImageField(_("image"), upload_to="products/", blank=True)
+    price_sen = models.PositiveIntegerField(_("price (sen, before tax)"))
+    stock = models.PositiveIntegerField(
+        _("units in stock"), default=0, help_text=_("Physical goods only; licences count keys.")
+    )
+    is_active = models.BooleanField(_("on sale"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        indexes = [models.Index(fields=["is_active", "name"], name="product_active_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_licence(self) -> bool:
+        return self.kind == ProductKind.LICENCE
+
+    @property
+    def needs_shipping(self) -> bool:
+        return self.kind == ProductKind.PHYSICAL
+
+
+class TaxRate(models.Model):
+    """Sales and service tax per product kind (Malaysia: service tax on digital services, sales
+    tax on goods). Store managers change the rates in admin; orders copy the rate they used."""
+
+    kind = models.CharField(_("product kind"), max_length=16, choices=ProductKind.choices, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    rate_percent = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("tax rate")
+        verbose_name_plural = _("tax rates")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.rate_percent}%"
+
+
+class LicenceKeyStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    RESERVED = "reserved", _("Reserved for an order")
+    ISSUED = "issued", _("Issued")
+
+
+class LicenceKey(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="licence_keys")
+    key = models.CharField(_("key"), max_length=200)
+    status = models.CharField(
+        max_length=16, choices=LicenceKeyStatus.choices, default=LicenceKeyStatus.AVAILABLE
+    )
+    order_line = models.ForeignKey(
+        "OrderLine", on_delete=models.PROTECT, null=True, blank=True, related_name="licence_keys"
+    )
+    imported_at = models.DateTimeField(default=timezone.now)
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "key"], name="unique_key_per_product"),
+            models.CheckConstraint(
+                condition=Q(status=LicenceKeyStatus.AVAILABLE, order_line__isnull=True)
+                | (~Q(status=LicenceKeyStatus.AVAILABLE) & Q(order_line__isnull=False)),
+                name="licence_key_line_matches_status",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "status"], name="licencekey_product_status")]
+
+    def __str__(self) -> str:
+        return f"Licence key {self.pk}"
+
+    @property
+    def masked(self) -> str:
+        return "…" + self.key[-4:]
+
+
+class Cart(models.Model):
+    """A customer's basket: one per logged-in customer, or one per anonymous session. When an
+    anonymous visitor logs in, their cart is merged into their own."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="cart"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Cart {self.pk}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="one_line_per_product"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="cart_quantity_positive"),
+        ]
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid, being prepared")
+    ON_HOLD = "on_hold", _("Paid, held for verification")
+    NEEDS_REVIEW = "needs_review", _("Under review")
+    FULFILLED = "fulfilled", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired unpaid")
+    REFUNDED = "refunded", _("Refunded")
+
+
+OPEN_STATUSES = (OrderStatus.PENDING_PAYMENT,)
+PAID_STATUSES = (OrderStatus.PAID, OrderStatus.ON_HOLD, OrderStatus.FULFILLED)
+
+
+def new_order_number() -> str:
+    alphabet = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U
+    body = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"IPM-{body[:4]}-{body[4:]}"
+
+
+class OrderQuerySet(models.QuerySet):
+    def for_customer(self, user):
+        return self.filter(user=user)
+
+
+class Order(models.Model):
+    """An order: lines copied at purchase, addresses copied as text, totals fixed when placed."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True, default=new_order_number)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    email = models.EmailField(_("email at purchase"))
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT
+    )
+    billing_address = models.TextField(_("billing address"))
+    shipping_address = models.TextField(_("shipping address"), blank=True)
+    subtotal_sen = models.PositiveIntegerField()
+    tax_sen = models.PositiveIntegerField()
+    total_sen = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default=CURRENCY)
+    placed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    reserved_until = models.DateTimeField()
+    stock_released = models.BooleanField(default=False)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_sen=F("subtotal_sen") + F("tax_sen")), name="order_total_adds_up"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def needs_shipping(self) -> bool:
+        return bool(self.shipping_address)
+
+    @property
+    def can_pay(self) -> bool:
+        return self.status == OrderStatus.PENDING_PAYMENT and self.reserved_until > timezone.now()
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    product_name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=16, choices=ProductKind.choices)
+    unit_price_sen = models.PositiveIntegerField()
+    quantity = models.PositiveIntegerField()
+    tax_rate_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    tax_sen = models.PositiveIntegerField()
+    shipped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Line {self.pk}"
+
+    @property
+    def subtotal_sen(self) -> int:
+        return self.unit_price_sen * self.quantity
+
+
+class OrderEventKind(models.TextChoices):
+    PLACED = "placed", _("Placed")
+    PAYMENT_STARTED = "payment_started", _("Payment started")
+    PAYMENT_PENDING = "payment_pending", _("Payment pending")
+    PAYMENT_FAILED = "payment_failed", _("Payment failed")
+    PAYMENT_CANCELLED = "payment_cancelled", _("Payment cancelled")
+    PAID = "paid", _("Paid")
+    NEEDS_REVIEW = "needs_review", _("Needs review")
+    HELD = "held", _("Held for verification")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    SHIPPED = "shipped", _("Shipped")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    REFUNDED = "refunded", _("Refunded")
+    NOTE = "note", _("Note")
+
+
+class OrderEvent(models.Model):
+    """The order's history, append-only: what happened, when, and who or what did it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=OrderEventKind.choices)
+    message = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AttemptStatus(models.TextChoices):
+    CREATED = "created", _("Waiting for the customer")
+    PENDING = "pending", _("Pending at the gateway")
+    FAILED = "failed", _("Declined")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    PAID = "paid", _("Paid")
+    NEEDS_REVIEW = "needs_review", _("Needs review")
+    REFUNDED = "refunded", _("Refunded")
+
+
+# States only move forward: a status may replace another only with a higher rank. A declined
+# payment can still be followed by a successful one in the same hosted checkout.
+ATTEMPT_RANK = {
+    AttemptStatus.CREATED: 0,
+    AttemptStatus.PENDING: 1,
+    AttemptStatus.FAILED: 2,
+    AttemptStatus.CANCELLED: 2,
+    AttemptStatus.EXPIRED: 2,
+    AttemptStatus.PAID: 3,
+    AttemptStatus.NEEDS_REVIEW: 3,
+    AttemptStatus.REFUNDED: 4,
+}
+IN_FLIGHT_ATTEMPT_STATUSES = (AttemptStatus.CREATED, AttemptStatus.PENDING)
+
+
+class PaymentAttempt(models.Model):
+    """One hosted checkout at the gateway for an order. The RETURNMAC only ties the browser's
+    return to this checkout; the status always comes from the gateway."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="attempts")
+    merchant_reference = models.CharField(max_length=30, unique=True)
+    idempotency_key = models.UUIDField(unique=True)
+    hosted_checkout_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    returnmac = models.CharField(max_length=100, blank=True)
+    redirect_url = models.URLField(max_length=500, blank=True)
+    amount_sen = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.CREATED
+    )
+    gateway_payment_id = models.CharField(max_length=100, blank=True)
+    gateway_status = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.merchant_reference
+
+
+class WebhookEvent(models.Model):
+    """A gateway webhook, stored once per event id (the unique constraint, not a lookup, is what
+    makes duplicates harmless)."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    event_type = models.CharField(max_length=60)
+    key_id = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    result = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return self.event_id
+
+
+class Fulfilment(models.Model):
+    """Exists once per order: the unique order column is what makes fulfilment happen once."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="fulfilment")
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Fulfilment {self.pk}"
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    carrier = models.CharField(_("carrier"), max_length=60)
+    tracking_number = models.CharField(_("tracking number"), max_length=80)
+    shipped_at = models.DateTimeField(default=timezone.now)
+    shipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Shipment {self.pk}"
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Refund(models.Model):
+    """A refund sent to the gateway. At most one live (requested or done) refund per payment
+    attempt: the constraint makes a double click harmless."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
+    amount_sen = models.PositiveIntegerField()
+    gateway_refund_id = models.CharField(max_length=100, blank=True)
+    gateway_status = models.CharField(max_length=60, blank=True)
+    status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED)
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attempt"],
+                condition=~Q(status="failed"),
+                name="one_live_refund_per_attempt",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.pk}"

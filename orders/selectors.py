@@ -1,0 +1,32 @@
+"""Reads that decide who may see what. Another customer's order number is a 404."""
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+
+from .models import Cart, LicenceKey, LicenceKeyStatus, Order, OrderLine
+
+CART_SESSION_KEY = "cart_id"
+
+
+def get_cart(request, *, create: bool = False) -> Cart | None:
+    """The cart of this request: the customer's own, or the anonymous session's."""
+    if request.user.is_authenticated:
+        if create:
+            return Cart.objects.get_or_create(user=request.user)[0]
+        return Cart.objects.filter(user=request.user).first()
+    cart_id = request.session.get(CART_SESSION_KEY)
+    cart = Cart.objects.filter(pk=cart_id, user__isnull=True).first() if cart_id else None
+    if cart is None and create:
+        cart = Cart.objects.create()
+        request.session[CART_SESSION_KEY] = cart.pk
+    return cart
+
+
+def get_order_for_customer(user, number: str) -> Order:
+    """The order with its lines and issued keys, if it is `user`'s; 404 otherwise."""
+    issued = LicenceKey.objects.filter(status=LicenceKeyStatus.ISSUED).order_by("id")
+    lines = OrderLine.objects.prefetch_related(Prefetch("licence_keys", queryset=issued, to_attr="issued_keys"))
+    return get_object_or_404(
+        Order.objects.for_customer(user).prefetch_related(Prefetch("lines", queryset=lines)),
+        number=number,
+    )

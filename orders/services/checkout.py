@@ -1,0 +1,260 @@
+"""Placing an order reserves what it sells; cancelling or expiring it releases that again.
+
+Locking rule: products are locked in id order (`SELECT … FOR UPDATE ORDER BY id`) before their
+stock changes, and licence keys are claimed with `FOR UPDATE SKIP LOCKED`, so two customers
+racing for the last unit cannot both get it and no two orders deadlock on each other's rows."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Case, F, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Address
+from orders.catalogue import bump_catalogue_version
+from orders.models import (
+    Cart,
+    LicenceKey,
+    LicenceKeyStatus,
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderLine,
+    OrderStatus,
+    Product,
+    ProductKind,
+    TaxRate,
+)
+from orders.money import tax_sen
+
+from .errors import CheckoutError
+
+
+def _address_text(address: Address) -> str:
+    lines = address.lines()
+    if address.phone:
+        lines.append(address.phone)
+    return "\n".join(lines)
+
+
+def _claim_licence_keys(wanted: list[tuple[int, int, int]]) -> dict[int, int]:
+    """Reserve keys: `wanted` holds (product_id, quantity, order_line_id). Returns how many keys
+    each line got. One statement on PostgreSQL, whatever the number of lines."""
+    if not wanted:
+        return {}
+    if connection.vendor == "postgresql":
+        values = ", ".join(["(%s, %s, %s)"] * len(wanted))
+        params = [value for row in wanted for value in row]
+        table = LicenceKey._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH wanted(product_id, qty, line_id) AS (VALUES {values}),
+                picked AS (
+                    SELECT k.id, w.line_id
+                    FROM wanted w
+                    CROSS JOIN LATERAL (
+                        SELECT id FROM {table}
+                        WHERE product_id = w.product_id AND status = %s
+                        ORDER BY id LIMIT w.qty
+                        FOR UPDATE SKIP LOCKED
+                    ) k
+                )
+                UPDATE {table} SET status = %s, order_line_id = picked.line_id
+                FROM picked WHERE {table}.id = picked.id
+                RETURNING picked.line_id
+                """,
+                [*params, LicenceKeyStatus.AVAILABLE, LicenceKeyStatus.RESERVED],
+            )
+            claimed: dict[int, int] = {}
+            for (line_id,) in cursor.fetchall():
+                claimed[line_id] = claimed.get(line_id, 0) + 1
+            return claimed
+    # SQLite (the embedded default) serialises writers, so a plain loop is safe there.
+    claimed = {}
+    for product_id, quantity, line_id in wanted:
+        ids = list(
+            LicenceKey.objects.filter(product_id=product_id, status=LicenceKeyStatus.AVAILABLE)
+            .order_by("id")
+            .values_list("id", flat=True)[:quantity]
+        )
+        claimed[line_id] = LicenceKey.objects.filter(id__in=ids).update(
+            status=LicenceKeyStatus.RESERVED, order_line_id=line_id
+        )
+    return claimed
+
+
+@transaction.atomic
+def place_order(
+    user: AbstractBaseUser,
+    *,
+    cart: Cart,
+    billing_address: Address,
+    shipping_address: Address | None,
+) -> Order:
+    """Turn the cart into an order and reserve its stock and licence keys.
+
+    Prices, tax and totals come from the database, never from the form. Physical goods need a
+    shipping address. Raises CheckoutError, changing nothing, when the cart is empty, a product
+    is off sale or sold out, or an address is missing or not the customer's."""
+    lines = list(cart.lines.select_related("product").order_by("product_id"))
+    if not lines:
+        raise CheckoutError(_("Your cart is empty."))
+    if billing_address.user_id != user.pk or (
+        shipping_address is not None and shipping_address.user_id != user.pk
+    ):
+        raise CheckoutError(_("Choose one of your own addresses."))
+    needs_shipping = any(line.product.kind == ProductKind.PHYSICAL for line in lines)
+    if needs_shipping and shipping_address is None:
+        raise CheckoutError(_("Choose a shipping address for the goods we post to you."))
+
+    # Lock the products in id order, then read them fresh: price and on-sale state as of now.
+    products = {
+        p.pk: p
+        for p in Product.objects.select_for_update()
+        .filter(pk__in=[line.product_id for line in lines])
+        .order_by("pk")
+    }
+    for line in lines:
+        if not products[line.product_id].is_active:
+            raise CheckoutError(
+                _("%(name)s is no longer on sale. Remove it from your cart to continue.")
+                % {"name": products[line.product_id].name}
+            )
+
+    physical = {line.product_id: line.quantity for line in lines
+                if products[line.product_id].kind == ProductKind.PHYSICAL}
+    if physical:
+        whens = [When(pk=pk, then=qty) for pk, qty in physical.items()]
+        updated = (
+            Product.objects.filter(pk__in=list(physical))
+            .filter(stock__gte=Case(*whens))
+            .update(stock=F("stock") - Case(*whens))
+        )
+        if updated != len(physical):
+            short = [products[pk].name for pk, qty in physical.items() if products[pk].stock < qty]
+            raise CheckoutError(
+                _("Sorry, not enough left of: %(names)s. Your cart was not charged.")
+                % {"names": ", ".join(short) or _("an item in your cart")}
+            )
+
+    rates = {rate.kind: rate.rate_percent for rate in TaxRate.objects.all()}
+    now = timezone.now()
+    order = Order(
+        user=user,
+        email=user.email,
+        billing_address=_address_text(billing_address),
+        shipping_address=_address_text(shipping_address) if needs_shipping else "",
+        placed_at=now,
+        reserved_until=now + datetime.timedelta(minutes=settings.ORDER_RESERVATION_MINUTES),
+        subtotal_sen=0,
+        tax_sen=0,
+        total_sen=0,
+    )
+    order_lines = []
+    for line in lines:
+        product = products[line.product_id]
+        rate = rates.get(product.kind, 0)
+        order_lines.append(
+            OrderLine(
+                product=product,
+                product_name=product.name,
+                kind=product.kind,
+                unit_price_sen=product.price_sen,
+                quantity=line.quantity,
+                tax_rate_percent=rate,
+                tax_sen=tax_sen(product.price_sen * line.quantity, rate),
+            )
+        )
+    order.subtotal_sen = sum(line.subtotal_sen for line in order_lines)
+    order.tax_sen = sum(line.tax_sen for line in order_lines)
+    order.total_sen = order.subtotal_sen + order.tax_sen
+    order.save()
+    for line in order_lines:
+        line.order = order
+    OrderLine.objects.bulk_create(order_lines)
+
+    wanted = [(line.product_id, line.quantity, line.pk) for line in order_lines
+              if line.kind == ProductKind.LICENCE]
+    claimed = _claim_licence_keys(wanted)
+    short = [line.product_name for line in order_lines
+             if line.kind == ProductKind.LICENCE and claimed.get(line.pk, 0) < line.quantity]
+    if short:
+        raise CheckoutError(
+            _("Sorry, not enough licence keys left for: %(names)s. Your cart was not charged.")
+            % {"names": ", ".join(short)}
+        )
+
+    OrderEvent.objects.create(order=order, kind=OrderEventKind.PLACED, actor=user)
+    cart.lines.all().delete()
+    bump_catalogue_version()
+    return order
+
+
+def _release(order: Order) -> None:
+    """Give the order's stock and keys back (once: `stock_released` guards it)."""
+    if order.stock_released:
+        return
+    physical = {}
+    for line in order.lines.all():
+        if line.kind == ProductKind.PHYSICAL:
+            physical[line.product_id] = physical.get(line.product_id, 0) + line.quantity
+    if physical:
+        list(Product.objects.select_for_update().filter(pk__in=list(physical)).order_by("pk"))
+        whens = [When(pk=pk, then=qty) for pk, qty in physical.items()]
+        Product.objects.filter(pk__in=list(physical)).update(stock=F("stock") + Case(*whens))
+    LicenceKey.objects.filter(
+        order_line__order=order, status=LicenceKeyStatus.RESERVED
+    ).update(status=LicenceKeyStatus.AVAILABLE, order_line=None)
+    order.stock_released = True
+    order.save(update_fields=["stock_released"])
+    bump_catalogue_version()
+
+
+def lock_order(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+@transaction.atomic
+def cancel_order(order: Order, *, acting_user: AbstractBaseUser) -> Order:
+    """The customer gives up an unpaid order: its reservation is released. Raises CheckoutError
+    if the order is no longer awaiting payment or a payment is under way at the gateway."""
+    from .payments import has_payment_in_flight
+
+    order = lock_order(order)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise CheckoutError(_("Only an order awaiting payment can be cancelled."))
+    if has_payment_in_flight(order):
+        raise CheckoutError(
+            _("A payment for this order is still being processed. Try again in a few minutes.")
+        )
+    order.status = OrderStatus.CANCELLED
+    order.save(update_fields=["status"])
+    _release(order)
+    OrderEvent.objects.create(order=order, kind=OrderEventKind.CANCELLED, actor=acting_user)
+    return order
+
+
+@transaction.atomic
+def expire_order(order: Order) -> bool:
+    """Close an unpaid order whose reservation time is over and release what it held. Returns
+    False (changing nothing) if it is paid, not yet due, or has a payment in flight."""
+    from .payments import has_payment_in_flight
+
+    order = lock_order(order)
+    if (
+        order.status != OrderStatus.PENDING_PAYMENT
+        or order.reserved_until > timezone.now()
+        or has_payment_in_flight(order)
+    ):
+        return False
+    order.status = OrderStatus.EXPIRED
+    order.save(update_fields=["status"])
+    _release(order)
+    OrderEvent.objects.create(
+        order=order, kind=OrderEventKind.EXPIRED, message="Reservation time ended unpaid."
+    )
+    return True

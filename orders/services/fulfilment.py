@@ -1,0 +1,152 @@
+"""After payment: licence keys issued once, physical goods shipped, refunds."""
+
+import logging
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders import gateway
+from orders.holds import hold_reasons
+from orders.models import (
+    AttemptStatus,
+    Fulfilment,
+    LicenceKey,
+    LicenceKeyStatus,
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderStatus,
+    PaymentAttempt,
+    ProductKind,
+    Refund,
+    RefundStatus,
+    Shipment,
+)
+
+from .checkout import lock_order
+from .errors import ShopError
+
+logger = logging.getLogger(__name__)
+
+
+def _email_after_commit(order: Order, kind: str) -> None:
+    from orders.tasks import send_order_email_task
+
+    transaction.on_commit(lambda: send_order_email_task.delay(order.pk, kind))
+
+
+@transaction.atomic
+def fulfil_order(order: Order) -> bool:
+    """Issue the paid order's reserved licence keys and email them, exactly once (the unique
+    Fulfilment row is the guard). An order that a hold rule stops goes on hold instead. Orders
+    with goods to post stay "paid" until shipped. Returns True when this call fulfilled it."""
+    order = lock_order(order)
+    if order.status != OrderStatus.PAID:
+        return False
+    reasons = hold_reasons(order)
+    if reasons:
+        order.status = OrderStatus.ON_HOLD
+        order.save(update_fields=["status"])
+        OrderEvent.objects.create(order=order, kind=OrderEventKind.HELD, message="; ".join(reasons)[:300])
+        return False
+    try:
+        with transaction.atomic():
+            Fulfilment.objects.create(order=order)
+    except IntegrityError:
+        return False
+    issued = LicenceKey.objects.filter(
+        order_line__order=order, status=LicenceKeyStatus.RESERVED
+    ).update(status=LicenceKeyStatus.ISSUED, issued_at=timezone.now())
+    needs_shipping = order.lines.filter(kind=ProductKind.PHYSICAL, shipped_at__isnull=True).exists()
+    if not needs_shipping:
+        order.status = OrderStatus.FULFILLED
+        order.save(update_fields=["status"])
+    OrderEvent.objects.create(
+        order=order, kind=OrderEventKind.FULFILLED,
+        message=f"{issued} licence key(s) issued" + ("; goods await shipping" if needs_shipping else ""),
+    )
+    _email_after_commit(order, "paid")
+    return True
+
+
+@transaction.atomic
+def mark_shipped(
+    order: Order, *, carrier: str, tracking_number: str, acting_user: AbstractBaseUser
+) -> Shipment:
+    """Record the shipment of the order's goods and email the customer. Raises ShopError if the
+    order is not paid and fulfilled, or has nothing left to ship."""
+    order = lock_order(order)
+    if order.status != OrderStatus.PAID or not Fulfilment.objects.filter(order=order).exists():
+        raise ShopError(_("Only a paid order whose goods are waiting can be shipped."))
+    if not carrier.strip() or not tracking_number.strip():
+        raise ShopError(_("Give the carrier and the tracking number."))
+    now = timezone.now()
+    updated = order.lines.filter(kind=ProductKind.PHYSICAL, shipped_at__isnull=True).update(shipped_at=now)
+    if not updated:
+        raise ShopError(_("This order has nothing left to ship."))
+    shipment = Shipment.objects.create(
+        order=order, carrier=carrier.strip(), tracking_number=tracking_number.strip(),
+        shipped_at=now, shipped_by=acting_user,
+    )
+    order.status = OrderStatus.FULFILLED
+    order.save(update_fields=["status"])
+    OrderEvent.objects.create(
+        order=order, kind=OrderEventKind.SHIPPED, actor=acting_user,
+        message=f"{shipment.carrier} {shipment.tracking_number}",
+    )
+    _email_after_commit(order, "shipped")
+    return shipment
+
+
+REFUNDABLE = (OrderStatus.PAID, OrderStatus.ON_HOLD, OrderStatus.FULFILLED, OrderStatus.NEEDS_REVIEW)
+
+
+def refund_order(order: Order, *, reason: str, acting_user: AbstractBaseUser) -> Refund:
+    """Refund the order's captured payment in full through the gateway and record it. A second
+    request while one is live is refused (database constraint). Raises ShopError."""
+    with transaction.atomic():
+        order = lock_order(order)
+        if order.status not in REFUNDABLE:
+            raise ShopError(_("This order has no payment to refund."))
+        attempt = (
+            order.attempts.filter(status__in=[AttemptStatus.PAID, AttemptStatus.NEEDS_REVIEW])
+            .exclude(gateway_payment_id="")
+            .order_by("-created_at")
+            .first()
+        )
+        if attempt is None:
+            raise ShopError(_("This order has no captured payment at the gateway."))
+        try:
+            with transaction.atomic():
+                refund = Refund.objects.create(
+                    order=order, attempt=attempt, amount_sen=order.total_sen,
+                    reason=reason[:200] or "refund", created_by=acting_user,
+                )
+        except IntegrityError as error:
+            raise ShopError(_("A refund for this payment already exists.")) from error
+    try:
+        answer = gateway.refund_payment(
+            attempt.gateway_payment_id, amount_sen=refund.amount_sen, currency=order.currency,
+            reference=f"R-{order.number}"[:30],
+        )
+    except gateway.GatewayError as error:
+        Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.FAILED, gateway_status=str(error)[:60])
+        raise ShopError(_("The gateway refused the refund: %(error)s") % {"error": error}) from error
+    with transaction.atomic():
+        order = lock_order(order)
+        refund.gateway_refund_id = str(answer.get("id") or "")
+        refund.gateway_status = str(answer.get("status") or "")
+        refund.status = RefundStatus.DONE
+        refund.save(update_fields=["gateway_refund_id", "gateway_status", "status"])
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.REFUNDED)
+        if order.status != OrderStatus.REFUNDED:
+            order.status = OrderStatus.REFUNDED
+            order.save(update_fields=["status"])
+        OrderEvent.objects.create(
+            order=order, kind=OrderEventKind.REFUNDED, actor=acting_user,
+            message=f"{refund.amount_sen} sen refunded: {refund.reason}"[:300],
+        )
+        _email_after_commit(order, "refunded")
+    return refund

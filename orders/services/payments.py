@@ -1,0 +1,356 @@
+"""Payments through the gateway's hosted checkout.
+
+Rules (DESIGN.md "Payments"): the browser's return proves nothing — its RETURNMAC is compared
+in constant time and then the gateway is asked; webhooks are verified on the raw body and stored
+once per event id; every status goes through `apply_payment_status`, under a row lock on the
+order and its attempt, forward only, with amount and currency checked; fulfilment is queued
+after commit and happens once."""
+
+import datetime
+import logging
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
+
+from orders import gateway
+from orders.models import (
+    ATTEMPT_RANK,
+    IN_FLIGHT_ATTEMPT_STATUSES,
+    AttemptStatus,
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderStatus,
+    PaymentAttempt,
+    WebhookEvent,
+)
+from privacy.services import record_disclosure
+
+from .checkout import lock_order
+from .errors import PaymentError
+
+logger = logging.getLogger(__name__)
+
+GATEWAY_NAME = "Worldline (payment gateway, formerly Global Collect)"
+
+# Gateway statusCategory (and hosted checkout status) → what it means for the attempt.
+CATEGORY_TO_STATUS = {
+    "COMPLETED": AttemptStatus.PAID,
+    "UNSUCCESSFUL": AttemptStatus.FAILED,
+    "REFUNDED": AttemptStatus.REFUNDED,
+    "REVERSED": AttemptStatus.NEEDS_REVIEW,
+    "CREATED": AttemptStatus.PENDING,
+    "PENDING_PAYMENT": AttemptStatus.PENDING,
+    "PENDING_MERCHANT": AttemptStatus.PENDING,
+    "PENDING_CONNECT_OR_3RD_PARTY": AttemptStatus.PENDING,
+    "ACCOUNT_VERIFIED": AttemptStatus.PENDING,
+}
+
+
+def has_payment_in_flight(order: Order) -> bool:
+    return order.attempts.filter(status__in=IN_FLIGHT_ATTEMPT_STATUSES).exists()
+
+
+# --- Starting a payment --------------------------------------------------------------------
+
+
+@transaction.atomic
+def _prepare_attempt(order: Order, *, acting_user: AbstractBaseUser) -> tuple[PaymentAttempt, bool]:
+    """Pick the attempt to send the customer to: the one already open at the gateway (a double
+    click or the back button), one whose creation failed before (same idempotency key), or a
+    new one. Returns (attempt, already_created)."""
+    order = lock_order(order)
+    if order.user_id != acting_user.pk:
+        raise PaymentError(_("This is not your order."))
+    if not order.can_pay:
+        raise PaymentError(_("This order cannot be paid any more."))
+    fresh_after = timezone.now() - datetime.timedelta(minutes=settings.ORDER_RESERVATION_MINUTES)
+    open_attempt = (
+        order.attempts.filter(status=AttemptStatus.CREATED, created_at__gte=fresh_after)
+        .order_by("-created_at")
+        .first()
+    )
+    if open_attempt is not None:
+        return open_attempt, bool(open_attempt.hosted_checkout_id)
+    number = order.attempts.count() + 1
+    attempt = PaymentAttempt.objects.create(
+        order=order,
+        merchant_reference=f"{order.number}-{number}",
+        idempotency_key=uuid.uuid4(),
+        amount_sen=order.total_sen,
+        currency=order.currency,
+    )
+    return attempt, False
+
+
+def start_payment(
+    order: Order, *, acting_user: AbstractBaseUser, return_url: str, locale: str
+) -> str:
+    """Create (or reuse) a hosted checkout for `order` and return the gateway URL to send the
+    customer to. Records the disclosure of the customer's data to the gateway.
+
+    The gateway is called outside any database transaction; a second click meanwhile reuses the
+    attempt and its idempotency key, so the gateway replays the same checkout. Raises
+    PaymentError with a message for the customer."""
+    attempt, created = _prepare_attempt(order, acting_user=acting_user)
+    if created:
+        return attempt.redirect_url
+    billing_country = "MY"
+    customer = {
+        "merchantCustomerId": str(order.user_id),
+        "contactDetails": {"emailAddress": order.email},
+        "billingAddress": {"countryCode": billing_country},
+        "locale": locale,
+    }
+    try:
+        checkout = gateway.create_hosted_checkout(
+            merchant_reference=attempt.merchant_reference,
+            idempotency_key=str(attempt.idempotency_key),
+            amount_sen=attempt.amount_sen,
+            currency=attempt.currency,
+            return_url=return_url,
+            customer=customer,
+            locale=locale,
+        )
+    except gateway.GatewayBusy as error:
+        raise PaymentError(_("Your payment is already being set up. Please wait a moment.")) from error
+    except gateway.GatewayError as error:
+        raise PaymentError(
+            _("The payment provider is not available right now. Your order is kept; please try again.")
+        ) from error
+    if not gateway.redirect_host_allowed(checkout.redirect_url):
+        logger.error("gateway sent an unexpected redirect host for %s", attempt.merchant_reference)
+        with transaction.atomic():
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.FAILED)
+        raise PaymentError(_("The payment provider answered unexpectedly. Please try again later."))
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if not attempt.hosted_checkout_id:
+            attempt.hosted_checkout_id = checkout.checkout_id
+            attempt.returnmac = checkout.returnmac
+            attempt.redirect_url = checkout.redirect_url
+            attempt.save(update_fields=["hosted_checkout_id", "returnmac", "redirect_url", "updated_at"])
+            OrderEvent.objects.create(
+                order_id=attempt.order_id,
+                kind=OrderEventKind.PAYMENT_STARTED,
+                message=f"Hosted checkout {attempt.merchant_reference}",
+                actor=acting_user,
+            )
+            record_disclosure(
+                order.user,
+                recipient=GATEWAY_NAME,
+                data_categories=["email address", "billing country", "customer number", "order amount"],
+                purpose="Processing the card payment for your order",
+                reference=order.number,
+            )
+    return attempt.redirect_url
+
+
+# --- Applying a status ---------------------------------------------------------------------
+
+
+def _interpret(payment: dict | None, checkout_status: str | None) -> tuple[str | None, dict]:
+    """What a gateway answer means for the attempt: (new status or None, facts)."""
+    facts = {"payment_id": "", "gateway_status": checkout_status or "", "amount": None, "currency": None}
+    if payment:
+        output = payment.get("paymentOutput") or {}
+        money = output.get("amountOfMoney") or {}
+        facts.update(
+            payment_id=str(payment.get("id") or ""),
+            gateway_status=str(payment.get("status") or ""),
+            amount=money.get("amount"),
+            currency=money.get("currencyCode"),
+        )
+        category = (payment.get("statusOutput") or {}).get("statusCategory")
+        return CATEGORY_TO_STATUS.get(category), facts
+    if checkout_status == "CANCELLED_BY_CONSUMER":
+        return AttemptStatus.CANCELLED, facts
+    return None, facts
+
+
+def _set_order_status(order: Order, status: str, event: str, message: str = "") -> None:
+    order.status = status
+    fields = ["status"]
+    if status == OrderStatus.PAID and order.paid_at is None:
+        order.paid_at = timezone.now()
+        fields.append("paid_at")
+    order.save(update_fields=fields)
+    OrderEvent.objects.create(order=order, kind=event, message=message[:300])
+
+
+@transaction.atomic
+def apply_payment_status(
+    attempt: PaymentAttempt, *, payment: dict | None, checkout_status: str | None = None, source: str
+) -> PaymentAttempt:
+    """Apply what the gateway says about `attempt` (a PaymentResponse dict and/or the hosted
+    checkout's status). Forward only; a captured payment whose amount or currency differs from
+    the attempt puts the order under review and fulfils nothing. Queues fulfilment after commit
+    the first time the order becomes paid. Safe to call any number of times, concurrently."""
+    from orders.tasks import fulfil_order_task  # tasks import services, not the other way round
+
+    order = lock_order(attempt.order)
+    attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+    new_status, facts = _interpret(payment, checkout_status)
+    if new_status is None:
+        return attempt
+    if new_status == AttemptStatus.PAID and (
+        facts["amount"] != attempt.amount_sen or facts["currency"] != attempt.currency
+    ):
+        new_status = AttemptStatus.NEEDS_REVIEW
+        reason = (
+            f"Gateway reported {facts['currency']} {facts['amount']} for "
+            f"{attempt.currency} {attempt.amount_sen} ({attempt.merchant_reference})."
+        )
+    else:
+        reason = ""
+    if ATTEMPT_RANK[new_status] <= ATTEMPT_RANK[attempt.status] and new_status != attempt.status:
+        logger.info("ignored backward status %s → %s (%s)", attempt.status, new_status, source)
+        return attempt
+    if new_status == attempt.status:
+        return attempt
+    attempt.status = new_status
+    attempt.gateway_payment_id = facts["payment_id"] or attempt.gateway_payment_id
+    attempt.gateway_status = facts["gateway_status"]
+    attempt.save(update_fields=["status", "gateway_payment_id", "gateway_status", "updated_at"])
+
+    reference = f"{attempt.merchant_reference} via {source}"
+    if new_status == AttemptStatus.PAID:
+        if order.status == OrderStatus.PENDING_PAYMENT:
+            _set_order_status(order, OrderStatus.PAID, OrderEventKind.PAID, reference)
+            transaction.on_commit(lambda: fulfil_order_task.delay(order.pk))
+        elif order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
+            _set_order_status(
+                order, OrderStatus.NEEDS_REVIEW, OrderEventKind.NEEDS_REVIEW,
+                f"Paid after the order was {order.status}: refund or re-reserve. {reference}",
+            )
+        else:
+            OrderEvent.objects.create(
+                order=order, kind=OrderEventKind.NOTE,
+                message=f"Another payment captured for an order already {order.status}: {reference}"[:300],
+            )
+            if order.status != OrderStatus.NEEDS_REVIEW:
+                _set_order_status(order, OrderStatus.NEEDS_REVIEW, OrderEventKind.NEEDS_REVIEW,
+                                  f"Second captured payment {reference}")
+    elif new_status == AttemptStatus.NEEDS_REVIEW:
+        if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED, OrderStatus.CANCELLED):
+            _set_order_status(order, OrderStatus.NEEDS_REVIEW, OrderEventKind.NEEDS_REVIEW,
+                              reason or f"Gateway reported {facts['gateway_status']}: {reference}")
+        else:
+            OrderEvent.objects.create(order=order, kind=OrderEventKind.NEEDS_REVIEW,
+                                      message=(reason or reference)[:300])
+    elif new_status == AttemptStatus.FAILED:
+        OrderEvent.objects.create(order=order, kind=OrderEventKind.PAYMENT_FAILED, message=reference)
+    elif new_status == AttemptStatus.CANCELLED:
+        OrderEvent.objects.create(order=order, kind=OrderEventKind.PAYMENT_CANCELLED, message=reference)
+    elif new_status == AttemptStatus.PENDING:
+        OrderEvent.objects.create(order=order, kind=OrderEventKind.PAYMENT_PENDING, message=reference)
+    elif new_status == AttemptStatus.REFUNDED:
+        if order.status != OrderStatus.REFUNDED:
+            _set_order_status(order, OrderStatus.REFUNDED, OrderEventKind.REFUNDED, reference)
+    return attempt
+
+
+# --- The browser's return ------------------------------------------------------------------
+
+
+def handle_return(*, hosted_checkout_id: str, returnmac: str) -> PaymentAttempt | None:
+    """The customer came back from the hosted page. Returns None (and changes nothing) unless
+    the RETURNMAC matches the checkout's; then asks the gateway and applies its answer. A
+    replayed return only re-applies the gateway's current status, which changes nothing."""
+    if not hosted_checkout_id or not returnmac:
+        return None
+    attempt = PaymentAttempt.objects.filter(hosted_checkout_id=hosted_checkout_id).first()
+    if attempt is None or not constant_time_compare(attempt.returnmac, returnmac):
+        return None
+    try:
+        status = gateway.get_hosted_checkout(hosted_checkout_id)
+    except gateway.GatewayError:
+        logger.warning("status lookup failed on return for %s", attempt.merchant_reference)
+        return attempt
+    payment = ((status.get("createdPaymentOutput") or {}).get("payment")) or None
+    return apply_payment_status(
+        attempt, payment=payment, checkout_status=status.get("status"), source="return"
+    )
+
+
+# --- Webhooks ------------------------------------------------------------------------------
+
+
+class WebhookOutcome:
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    UNKNOWN_REFERENCE = "unknown reference"
+    IGNORED = "ignored"
+
+
+def handle_webhook(event: dict, *, key_id: str) -> str:
+    """Store a verified webhook event once and apply it. A duplicate event id changes nothing.
+    An event for a payment the store does not know is acknowledged (so the gateway stops
+    retrying) and logged. Raises only on a real failure, so the gateway retries."""
+    event_id = str(event.get("id") or "")
+    payment = event.get("payment") or None
+    reference = (
+        ((payment or {}).get("paymentOutput") or {}).get("references", {}).get("merchantReference")
+    )
+    checkout_id = ((payment or {}).get("hostedCheckoutSpecificOutput") or {}).get("hostedCheckoutId")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                stored = WebhookEvent.objects.create(
+                    event_id=event_id, event_type=str(event.get("type") or "")[:60],
+                    key_id=key_id[:100], payload=event,
+                )
+        except IntegrityError:
+            return WebhookOutcome.DUPLICATE
+        attempt = None
+        if reference:
+            attempt = PaymentAttempt.objects.filter(merchant_reference=reference).first()
+        if attempt is None and checkout_id:
+            attempt = PaymentAttempt.objects.filter(hosted_checkout_id=checkout_id).first()
+        if attempt is None or payment is None:
+            outcome = WebhookOutcome.UNKNOWN_REFERENCE if payment else WebhookOutcome.IGNORED
+            logger.warning("webhook %s: %s (%s)", event_id, outcome, reference)
+        else:
+            apply_payment_status(attempt, payment=payment, source=f"webhook {event_id}")
+            outcome = WebhookOutcome.APPLIED
+        stored.result = outcome
+        stored.save(update_fields=["result"])
+    return outcome
+
+
+# --- Reconciliation ------------------------------------------------------------------------
+
+
+def reconcile_attempt(attempt: PaymentAttempt, *, abandon_after: datetime.timedelta) -> PaymentAttempt:
+    """Ask the gateway about an attempt whose customer never came back and apply the answer.
+    A checkout still in progress after `abandon_after` is closed as expired."""
+    if not attempt.hosted_checkout_id:
+        if timezone.now() - attempt.created_at > abandon_after:
+            with transaction.atomic():
+                PaymentAttempt.objects.filter(
+                    pk=attempt.pk, status=AttemptStatus.CREATED, hosted_checkout_id__isnull=True
+                ).update(status=AttemptStatus.EXPIRED)
+        return attempt
+    status = gateway.get_hosted_checkout(attempt.hosted_checkout_id)
+    payment = ((status.get("createdPaymentOutput") or {}).get("payment")) or None
+    attempt = apply_payment_status(
+        attempt, payment=payment, checkout_status=status.get("status"), source="reconciliation"
+    )
+    if attempt.status in IN_FLIGHT_ATTEMPT_STATUSES and status.get("status") == "IN_PROGRESS" and (
+        timezone.now() - attempt.created_at > abandon_after
+    ) and attempt.status == AttemptStatus.CREATED:
+        with transaction.atomic():
+            lock_order(attempt.order)
+            PaymentAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.CREATED).update(
+                status=AttemptStatus.EXPIRED
+            )
+            OrderEvent.objects.create(
+                order_id=attempt.order_id, kind=OrderEventKind.PAYMENT_CANCELLED,
+                message=f"{attempt.merchant_reference}: checkout abandoned",
+            )
+    return attempt

@@ -1,0 +1,54 @@
+"""Celery tasks of the shop. Each takes ids, loads rows, calls a service, and is safe to run
+twice."""
+
+import datetime
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from .models import IN_FLIGHT_ATTEMPT_STATUSES, Order, OrderStatus, PaymentAttempt
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def fulfil_order_task(order_id: int) -> bool:
+    from .services.fulfilment import fulfil_order
+
+    order = Order.objects.filter(pk=order_id).first()
+    return bool(order) and fulfil_order(order)
+
+
+@shared_task
+def send_order_email_task(order_id: int, kind: str) -> None:
+    from .emails import send_order_email
+
+    order = Order.objects.filter(pk=order_id).first()
+    if order is not None:
+        send_order_email(order, kind)
+
+
+@shared_task
+def reconcile_payments_task() -> dict:
+    """Ask the gateway about attempts whose customer never came back, then expire unpaid orders
+    whose reservation time is over."""
+    from .services.checkout import expire_order
+    from .services.payments import reconcile_attempt
+
+    grace = datetime.timedelta(minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)
+    abandon_after = datetime.timedelta(minutes=settings.GATEWAY_CHECKOUT_TIMEOUT_MINUTES)
+    now = timezone.now()
+    checked = expired = 0
+    stale = PaymentAttempt.objects.filter(
+        status__in=IN_FLIGHT_ATTEMPT_STATUSES, created_at__lte=now - grace
+    ).select_related("order")
+    for attempt in stale[:500]:
+        try:
+            reconcile_attempt(attempt, abandon_after=abandon_after)
+            checked += 1
+        except Exception:  # one gateway hiccup must not stop the others
+            import logging
+
+            logging.getLogger(__name__).exception("reconcile %s failed", attempt.merchant_reference)
+    for order in Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, reserved_until__lte=now)[:500]:
+        expired += expire_order(order)
+    return {"checked": checked, "expired": expired}

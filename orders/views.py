@@ -1,0 +1,248 @@
+"""Catalogue, cart, checkout and the customer's orders."""
+
+import hashlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Address
+
+from .catalogue import catalogue_version
+from .forms import AddToCartForm, CheckoutForm, QuantityForm, ShopFilterForm
+from .models import Category, Order, Product
+from .selectors import get_cart, get_order_for_customer
+from .services.availability import available_units
+from .services.cart import add_to_cart, remove_from_cart, set_cart_quantity
+from .services.checkout import cancel_order, place_order
+from .services.errors import ShopError
+from .services.payments import start_payment
+
+PAGE_SIZE = 24
+FRAGMENT_SECONDS = 600
+
+
+def _cache_key(*parts) -> str:
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+    return f"orders:fragment:{digest}"
+
+
+def shop(request):
+    """The catalogue. The product grid is cached per catalogue version, so a change of price,
+    stock or keys shows on the next request and an unchanged catalogue costs no query."""
+    form = ShopFilterForm(request.GET or None)
+    q = category = ""
+    if form.is_valid():
+        q, category = form.cleaned_data["q"].strip(), form.cleaned_data["category"]
+    page_number = request.GET.get("page", "1")
+    key = _cache_key("shop", catalogue_version(), get_language(), q, category, page_number)
+    grid = cache.get(key)
+    if grid is None:
+        products = Product.objects.for_listing().with_key_counts().order_by("name", "id")
+        if category:
+            products = products.filter(category__slug=category)
+        if q:
+            products = products.filter(Q(name__icontains=q) | Q(summary__icontains=q))
+        page = Paginator(products, PAGE_SIZE).get_page(page_number)
+        grid = render_to_string(
+            "orders/_product_grid.html",
+            {"page": page, "q": q, "category": category,
+             "categories": list(Category.objects.all()), "request": request},
+        )
+        cache.set(key, grid, FRAGMENT_SECONDS)
+    return render(request, "orders/shop.html", {"grid": mark_safe(grid), "form": form})  # noqa: S308
+
+
+def product_detail(request, slug: str):
+    key = _cache_key("product", catalogue_version(), get_language(), slug)
+    cached = cache.get(key)
+    if cached is None:
+        product = get_object_or_404(Product.objects.for_listing(), slug=slug)
+        available = available_units([product])[product.pk]
+        cached = {
+            "id": product.pk,
+            "name": product.name,
+            "available": available,
+            "html": render_to_string(
+                "orders/_product_detail.html", {"product": product, "available": available}
+            ),
+        }
+        cache.set(key, cached, FRAGMENT_SECONDS)
+    return render(
+        request,
+        "orders/product.html",
+        {"product": cached, "body": mark_safe(cached["html"]), "form": AddToCartForm()},  # noqa: S308
+    )
+
+
+def _remember_cart_size(request, cart) -> None:
+    request.session["cart_count"] = sum(cart.lines.values_list("quantity", flat=True)) if cart else 0
+
+
+@require_POST
+def cart_add(request, product_id: int):
+    product = get_object_or_404(Product.objects.active(), pk=product_id)
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a quantity between 1 and 20."))
+        return redirect("orders:product", slug=product.slug)
+    cart = get_cart(request, create=True)
+    try:
+        add_to_cart(cart, product=product, quantity=form.cleaned_data["quantity"])
+    except ShopError as error:
+        messages.error(request, str(error))
+        return redirect("orders:product", slug=product.slug)
+    _remember_cart_size(request, cart)
+    messages.success(request, _("%(name)s was added to your cart.") % {"name": product.name})
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_update(request, product_id: int):
+    cart = get_cart(request)
+    if cart is None:
+        return redirect("orders:cart")
+    product = get_object_or_404(Product, pk=product_id)
+    form = QuantityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a quantity between 0 and 20."))
+        return redirect("orders:cart")
+    try:
+        set_cart_quantity(cart, product=product, quantity=form.cleaned_data["quantity"])
+    except ShopError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Your cart was updated."))
+    _remember_cart_size(request, cart)
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_remove(request, product_id: int):
+    cart = get_cart(request)
+    if cart is not None:
+        remove_from_cart(cart, product=get_object_or_404(Product, pk=product_id))
+        _remember_cart_size(request, cart)
+        messages.success(request, _("The item was removed from your cart."))
+    return redirect("orders:cart")
+
+
+def _cart_summary(cart):
+    from .models import TaxRate
+    from .money import tax_sen
+
+    lines = list(cart.lines.select_related("product").order_by("id")) if cart else []
+    rates = {rate.kind: rate.rate_percent for rate in TaxRate.objects.all()} if lines else {}
+    available = available_units([line.product for line in lines]) if lines else {}
+    rows, subtotal, tax = [], 0, 0
+    for line in lines:
+        amount = line.product.price_sen * line.quantity
+        line_tax = tax_sen(amount, rates.get(line.product.kind, 0))
+        subtotal += amount
+        tax += line_tax
+        rows.append({
+            "line": line, "product": line.product, "amount": amount,
+            "available": available[line.product_id],
+            "short": line.quantity > available[line.product_id] or not line.product.is_active,
+        })
+    return {"rows": rows, "subtotal": subtotal, "tax": tax, "total": subtotal + tax,
+            "needs_shipping": any(line.product.needs_shipping for line in lines)}
+
+
+def cart_view(request):
+    cart = get_cart(request)
+    return render(request, "orders/cart.html", {"summary": _cart_summary(cart)})
+
+
+@login_required
+def checkout(request):
+    cart = get_cart(request)
+    summary = _cart_summary(cart)
+    if not summary["rows"]:
+        messages.info(request, _("Your cart is empty."))
+        return redirect("orders:cart")
+    addresses = Address.objects.for_user(request.user)
+    if not addresses.exists():
+        messages.info(request, _("Add an address for billing first; you come back here after."))
+        return redirect(f"/account/addresses/new/?next=/checkout/")
+    default_billing = next((a for a in addresses if a.is_default_billing), None)
+    default_shipping = next((a for a in addresses if a.is_default_shipping), None)
+    form = CheckoutForm(
+        request.POST or None, addresses=addresses, needs_shipping=summary["needs_shipping"],
+        initial={"billing_address": default_billing, "shipping_address": default_shipping},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = place_order(
+                request.user, cart=cart, billing_address=form.cleaned_data["billing_address"],
+                shipping_address=form.cleaned_data.get("shipping_address"),
+            )
+        except ShopError as error:
+            messages.error(request, str(error))
+            return redirect("orders:cart")
+        request.session["cart_count"] = 0
+        return _send_to_gateway(request, order)
+    return render(request, "orders/checkout.html", {"form": form, "summary": summary})
+
+
+def _send_to_gateway(request, order: Order):
+    try:
+        url = start_payment(
+            order, acting_user=request.user,
+            return_url=request.build_absolute_uri("/payments/return/"),
+            locale="ms_MY" if get_language() == "ms" else "en_GB",
+        )
+    except ShopError as error:
+        messages.error(request, str(error))
+        return redirect("orders:detail", number=order.number)
+    return redirect(url)
+
+
+@login_required
+def order_list(request):
+    orders = Order.objects.for_customer(request.user).order_by("-placed_at", "-id")
+    page = Paginator(orders, 20).get_page(request.GET.get("page"))
+    return render(request, "orders/order_list.html", {"page": page})
+
+
+@login_required
+def order_detail(request, number: str):
+    order = get_order_for_customer(request.user, number)
+    return render(request, "orders/order_detail.html", {"order": order, "lines": order.lines.all()})
+
+
+@login_required
+def order_receipt(request, number: str):
+    order = get_order_for_customer(request.user, number)
+    if order.paid_at is None:
+        raise Http404("No receipt before payment")
+    return render(request, "orders/receipt.html", {"order": order, "lines": order.lines.all()})
+
+
+@login_required
+@require_POST
+def order_pay(request, number: str):
+    order = get_order_for_customer(request.user, number)
+    return _send_to_gateway(request, order)
+
+
+@login_required
+@require_POST
+def order_cancel(request, number: str):
+    order = get_order_for_customer(request.user, number)
+    try:
+        cancel_order(order, acting_user=request.user)
+    except ShopError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Your order was cancelled."))
+    return redirect("orders:detail", number=order.number)
