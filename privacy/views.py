@@ -91,15 +91,17 @@ def accept(request):
 
 @login_required
 def privacy_centre(request):
-    """The customer's own privacy records: which policy versions they accepted, and every time
-    staff opened their personal data."""
+    """The customer's own privacy records: which policy versions they accepted, which third
+    parties received their data, and every time staff opened their personal data."""
     acceptances = request.user.policy_acceptances.select_related("policy")
     accesses = AccessLog.objects.filter(subject=request.user).exclude(actor=request.user)[:100]
+    disclosures = request.user.disclosures.all()[:100]
     return render(
         request,
         "privacy/centre.html",
         {
             "acceptances": acceptances,
+            "disclosures": disclosures,
             "accesses": accesses,
             "current_policy": get_current_policy(),
         },
