@@ -47,3 +47,8 @@ messages: venv
 
 clean:
 	rm -rf var/ .pytest_cache
+
+## bench: throughput of the main pages as a ratio to a bare Django view (needs wrk)
+bench: venv
+	@command -v wrk >/dev/null || (apt-get install -y -qq wrk >/dev/null 2>&1 || echo "install wrk: apt-get install -y wrk")
+	DJANGO_SETTINGS_MODULE=ipmart.settings.bench $(PY) bench/run.py

@@ -109,6 +109,8 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "ipmart"),
         }
     }
+    # Sessions read from Redis, written through to the database (no query per request).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {

@@ -20,6 +20,7 @@ SECRET_KEY = required("SECRET_KEY")
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or [required("ALLOWED_HOSTS")]
 required("DATABASE_URL")
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))  # noqa: F405
 required("REDIS_URL")
 MFA_ENCRYPTION_KEYS = [key for key in required("MFA_ENCRYPTION_KEYS").split(",") if key.strip()]
 STAFF_MFA_REQUIRED = True

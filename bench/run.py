@@ -1,0 +1,215 @@
+"""`make bench`: throughput of the main pages as a ratio to a bare Django view, served the same
+way (gunicorn, 2 workers, loopback) in the same run, plus each page's query count at two data
+sizes. Prints a table; exits non-zero only if something could not be measured.
+
+Load: wrk (Debian's package), bounded in time, loopback only."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipmart.settings.bench")
+sys.path.insert(0, str(ROOT))
+
+DURATION = os.environ.get("BENCH_SECONDS", "5")
+CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "8")
+SMALL, LARGE = 10, 1000
+TARGETS = {"/shop/": 0.25, "product": 0.25, "/cart/": 0.10, "/orders/": 0.10}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def use_local_services() -> None:
+    """Measure as production runs: PostgreSQL and Redis when they answer on this machine."""
+    if "REDIS_URL" not in os.environ:
+        try:
+            socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+            os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/7"
+        except OSError:
+            pass
+    if "DATABASE_URL" not in os.environ:
+        try:
+            import psycopg2
+
+            conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres", connect_timeout=1)
+            conn.autocommit = True
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = 'ipmart_bench'")
+                if cursor.fetchone() is None:
+                    cursor.execute("CREATE DATABASE ipmart_bench")
+            conn.close()
+            os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/ipmart_bench"
+        except Exception:
+            pass
+
+
+def prepare():
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.db import connection
+
+    manage("migrate", "--noinput")
+    manage("createcachetable")
+    manage("collectstatic", "--noinput")
+    manage("seed_catalogue", "--allow-production", "--products", str(LARGE))
+    cache.clear()
+    connection.close()
+
+
+def customer_session(orders: int) -> tuple[str, str]:
+    """A logged-in customer with `orders` orders and a 3-line cart; returns (cookie, email)."""
+    from allauth.account.models import EmailAddress
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from importlib import import_module
+
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
+    from django.utils import timezone
+
+    from accounts.models import User
+    from orders.models import Cart, CartLine, Order, Product
+
+    email = f"bench-{orders}@example.com"
+    user, _ = User.objects.get_or_create(email=email, defaults={"full_name": "Bench Customer"})
+    EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    have = Order.objects.filter(user=user).count()
+    Order.objects.bulk_create([
+        Order(user=user, email=email, billing_address="1 Jalan Bench\nKuala Lumpur",
+              subtotal_sen=1000, tax_sen=80, total_sen=1080, reserved_until=timezone.now(),
+              number=f"B{orders:04d}-{n:06d}")
+        for n in range(have, orders)
+    ])
+    cart, _ = Cart.objects.get_or_create(user=user)
+    for product in Product.objects.order_by("id")[:3]:
+        CartLine.objects.get_or_create(cart=cart, product=product, defaults={"quantity": 1})
+    from privacy.models import AcceptanceMethod
+    from privacy.services import accept_policy, get_current_policy
+
+    accept_policy(user, policy=get_current_policy(), method=AcceptanceMethod.SIGNUP, ip_address=None)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}", email
+
+
+def query_counts() -> list[tuple[str, int, int]]:
+    """Queries per page with SMALL and LARGE orders for the customer (the catalogue holds
+    LARGE+12 products in both cases; the listing shows one page of it)."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.models import Product
+
+    product = Product.objects.filter(is_active=True).order_by("id").first()
+    rows = []
+    counts = {}
+    for size in (SMALL, LARGE):
+        cookie, _email = customer_session(size)
+        client = Client(HTTP_COOKIE=cookie)
+        anonymous = Client()
+        for label, who, path in [("/shop/", anonymous, "/shop/"), ("product", anonymous, f"/shop/{product.slug}/"),
+                                 ("/cart/", client, "/cart/"), ("/orders/", client, "/orders/")]:
+            cache.clear()
+            with CaptureQueriesContext(connection) as queries:
+                status = who.get(path).status_code
+            assert status == 200, (path, status)
+            counts[(label, size)] = len(queries)
+    for label in TARGETS:
+        rows.append((label, counts[(label, SMALL)], counts[(label, LARGE)]))
+    return rows
+
+
+def wrk(url: str, cookie: str | None) -> tuple[float, float]:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"{url}: {non2xx.group(1)} error responses under load")
+    return rps, float(p99.group(1)) * scale
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("make bench needs wrk: apt-get install -y wrk")
+        return 2
+    use_local_services()
+    prepare()
+    from django.conf import settings
+
+    from orders.models import Product
+
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    cache_backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+
+    product = Product.objects.filter(is_active=True).order_by("id").first()
+    cookie, _email = customer_session(SMALL)
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ipmart.settings.bench"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "ipmart.wsgi:application", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        pages = [("bare view", "/_bench/bare", None), ("/shop/", "/shop/", None),
+                 ("product", f"/shop/{product.slug}/", None), ("/cart/", "/cart/", cookie),
+                 ("/orders/", "/orders/", cookie)]
+        for _label, path, who in pages:  # warm up: fill caches, import lazily loaded code
+            wrk_warm = ["wrk", "-t1", "-c2", "-d1s", base + path] + (["-H", f"Cookie: {who}"] if who else [])
+            subprocess.run(wrk_warm, capture_output=True, check=True)
+        results = {label: wrk(base + path, who) for label, path, who in pages}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+    bare_rps = results["bare view"][0]
+    counts = {label: (small, large) for label, small, large in query_counts()}
+    print(f"\nmake bench: gunicorn 2 workers, wrk {CONNECTIONS} connections x {DURATION}s, loopback;"
+          f" database {database}, cache {cache_backend}")
+    print(f"{'page':<12}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}{'target':>8}"
+          f"{'queries@' + str(SMALL):>12}{'queries@' + str(LARGE):>13}")
+    for label, (rps, p99) in results.items():
+        target = TARGETS.get(label)
+        small, large = counts.get(label, ("", ""))
+        ratio = rps / bare_rps
+        verdict = "" if target is None else (" ok" if ratio >= target else " LOW")
+        print(f"{label:<12}{rps:>10.0f}{p99:>10.1f}{ratio:>8.2f}{(target or ''):>8}{small!s:>12}{large!s:>13}{verdict}")
+    print(f"(queries counted uncached, with {SMALL} and {LARGE} orders for the customer; the catalogue holds {LARGE}+ products)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
