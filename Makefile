@@ -42,8 +42,7 @@ lint: venv-test
 
 ## messages: refresh the Bahasa Malaysia catalogue after changing translatable strings
 messages: venv
-	$(PY) manage.py makemessages -l ms --ignore='.venv/*' --ignore='var/*'
-	$(PY) manage.py compilemessages -l ms --ignore='.venv/*'
+	sh locale/update_ms.sh
 
 clean:
 	rm -rf var/ .pytest_cache

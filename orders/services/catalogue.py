@@ -72,9 +72,10 @@ def import_licence_keys(product: Product, *, data: bytes, acting_user: AbstractB
     if duplicates:
         shown = ", ".join("…" + key[-6:] for key in duplicates[:5])
         more = len(duplicates) - 5
+        suffix = _(" (and %(n)d more)") % {"n": more} if more > 0 else ""
         raise KeyImportError(
             _("Nothing imported: %(n)d duplicate key(s): %(keys)s%(more)s.")
-            % {"n": len(duplicates), "keys": shown, "more": f" (+{more} more)" if more > 0 else ""}
+            % {"n": len(duplicates), "keys": shown, "more": suffix}
         )
     LicenceKey.objects.bulk_create([LicenceKey(product=product, key=key) for key in keys])
     bump_catalogue_version()
