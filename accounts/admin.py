@@ -11,12 +11,23 @@ from .models import Address, User
 
 
 class AddressInline(admin.StackedInline):
+    """Read-only: customers keep their own address book (through accounts.services, which
+    keeps one default of each kind); staff only look."""
+
     model = Address
     extra = 0
+    can_delete = False
     fields = [
         "label", "full_name", "line1", "line2", "city", "state", "postcode", "country", "phone",
         "is_default_billing", "is_default_shipping",
     ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class UserCreationForm(AdminUserCreationForm):

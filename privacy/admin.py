@@ -22,6 +22,11 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             return [field.name for field in obj._meta.fields]
         return super().get_readonly_fields(request, obj)
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_published:
+            return False  # published text never changes: the page is view-only
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 

@@ -18,11 +18,15 @@ def required(name: str) -> str:
 DEBUG = False
 SECRET_KEY = required("SECRET_KEY")
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or [required("ALLOWED_HOSTS")]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set in the environment for production.")
 required("DATABASE_URL")
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))  # noqa: F405
 required("REDIS_URL")
-MFA_ENCRYPTION_KEYS = [key for key in required("MFA_ENCRYPTION_KEYS").split(",") if key.strip()]
+MFA_ENCRYPTION_KEYS = [key.strip() for key in required("MFA_ENCRYPTION_KEYS").split(",") if key.strip()]
+if not MFA_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("MFA_ENCRYPTION_KEYS must hold at least one Fernet key.")
 STAFF_MFA_REQUIRED = True
 GATEWAY_ENDPOINT = required("GATEWAY_ENDPOINT")
 GATEWAY_MERCHANT_ID = required("GATEWAY_MERCHANT_ID")
