@@ -32,7 +32,7 @@ class SignupForm(AllauthSignupForm):
         if policy is None:
             raise forms.ValidationError(_("Signing up is not possible right now. Please try later."))
         posted = cleaned.get("policy_id")
-        if posted is not None and posted != policy.pk:
+        if posted != policy.pk:  # missing or stale: no proof of which version was read
             self.data = self.data.copy()
             self.data["policy_id"] = policy.pk
             self.add_error(

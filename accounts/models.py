@@ -61,7 +61,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
         constraints = [
             # One account per address whatever its case ("Aina@x" and "aina@x" are one person).
-            models.UniqueConstraint(Lower("email"), name="user_email_case_insensitive_unique"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_case_insensitive_unique",
+                violation_error_message=_("An account with this email address already exists."),
+            ),
         ]
 
     def __str__(self) -> str:
