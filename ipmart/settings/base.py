@@ -285,3 +285,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Absolute address of the store, for links in email sent outside a request (tasks).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Checkout posts a form whose answer redirects to the gateway's hosted page; browsers apply
+# CSP form-action to that redirect, so the gateway's hosts are allowed there.
+def gateway_form_action(hosts: list[str], allow_http: bool) -> list[str]:
+    scheme = "http" if allow_http else "https"
+    return [SELF, *(f"https://*{h}" if h.startswith(".") else f"{scheme}://{h}" for h in hosts)]
+
+
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = gateway_form_action(
+    GATEWAY_ALLOWED_REDIRECT_HOSTS, GATEWAY_ALLOW_HTTP_REDIRECT
+)

@@ -5,7 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import REDIS_URL, env_bool, env_list
+from .base import REDIS_URL, env_bool, env_list, gateway_form_action
 
 
 def required(name: str) -> str:
@@ -35,6 +35,13 @@ GATEWAY_SECRET_API_KEY = required("GATEWAY_SECRET_API_KEY")
 GATEWAY_WEBHOOK_KEY_ID = required("GATEWAY_WEBHOOK_KEY_ID")
 GATEWAY_WEBHOOK_SECRET = required("GATEWAY_WEBHOOK_SECRET")
 GATEWAY_REDIRECT_PREFIX = os.environ.get("GATEWAY_REDIRECT_PREFIX", "https://payment.")
+GATEWAY_ALLOWED_REDIRECT_HOSTS = env_list("GATEWAY_ALLOWED_REDIRECT_HOSTS")
+if not GATEWAY_ALLOWED_REDIRECT_HOSTS:
+    raise ImproperlyConfigured("GATEWAY_ALLOWED_REDIRECT_HOSTS must name the gateway's hosted-page hosts.")
+GATEWAY_ALLOW_HTTP_REDIRECT = False
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = gateway_form_action(  # noqa: F405
+    GATEWAY_ALLOWED_REDIRECT_HOSTS, GATEWAY_ALLOW_HTTP_REDIRECT
+)
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"

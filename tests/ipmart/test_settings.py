@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
     "GATEWAY_SECRET_API_KEY": secrets.token_urlsafe(32),
     "GATEWAY_WEBHOOK_KEY_ID": "webhook-key-id",
     "GATEWAY_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+    "GATEWAY_ALLOWED_REDIRECT_HOSTS": ".worldline-solutions.com",
 }
 SETUP = ["-c", "import django; django.setup(); print('started')"]
 
@@ -50,6 +51,7 @@ REQUIRED = [
     "GATEWAY_ENDPOINT",
     "GATEWAY_SECRET_API_KEY",
     "GATEWAY_WEBHOOK_SECRET",
+    "GATEWAY_ALLOWED_REDIRECT_HOSTS",
 ]
 
 
