@@ -37,7 +37,7 @@ GATEWAY_WEBHOOK_SECRET = required("GATEWAY_WEBHOOK_SECRET")
 GATEWAY_REDIRECT_PREFIX = os.environ.get("GATEWAY_REDIRECT_PREFIX", "https://payment.")
 GATEWAY_ALLOWED_REDIRECT_HOSTS = env_list("GATEWAY_ALLOWED_REDIRECT_HOSTS")
 if not GATEWAY_ALLOWED_REDIRECT_HOSTS:
-    raise ImproperlyConfigured("GATEWAY_ALLOWED_REDIRECT_HOSTS must name the gateway's hosted-page hosts.")
+    raise ImproperlyConfigured("GATEWAY_ALLOWED_REDIRECT_HOSTS must be set in the environment for production.")
 GATEWAY_ALLOW_HTTP_REDIRECT = False
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = gateway_form_action(  # noqa: F405
     GATEWAY_ALLOWED_REDIRECT_HOSTS, GATEWAY_ALLOW_HTTP_REDIRECT
