@@ -26,7 +26,7 @@ from .models import (
     TaxRate,
 )
 from .money import format_myr
-from .services.catalogue import KeyImportError, import_licence_keys, save_product
+from .services.catalogue import KeyImportError, import_licence_keys, save_category, save_product
 from .services.errors import ShopError
 from .services.fulfilment import mark_shipped, refund_order
 
@@ -45,6 +45,9 @@ class NoDeleteMixin:
 class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "position"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        save_category(obj, acting_user=request.user)
 
 
 class KeyImportForm(forms.Form):

@@ -92,3 +92,28 @@ def page(browser):
     page.console_errors = console_errors
     yield page
     context.close()
+
+
+def _reseed_reference_data() -> None:
+    """Put back what data migrations seed (the first privacy policy, tax rates, staff roles).
+    A transactional test (live_server, race tests) ends with a flush that empties every table,
+    so the transactional tests after it would otherwise run without them."""
+    import importlib
+
+    from django.apps import apps
+
+    from accounts.roles import sync_roles
+
+    importlib.import_module("privacy.migrations.0002_append_only_and_first_policy").publish_first_policy(apps, None)
+    importlib.import_module("orders.migrations.0002_tax_rates_and_roles").tax_rates(apps, None)
+    sync_roles(apps)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_in_transactional_tests(request):
+    if {"transactional_db", "live_server"} & set(request.fixturenames) or request.node.get_closest_marker(
+        "django_db"
+    ) and request.node.get_closest_marker("django_db").kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        _reseed_reference_data()
+    yield

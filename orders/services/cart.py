@@ -85,6 +85,8 @@ def merge_carts(anonymous: Cart, *, into_user: AbstractBaseUser) -> tuple[Cart, 
                 % {"name": line.product.name, "n": allowed}
             )
         if allowed <= 0 or not line.product.is_active:
+            if current is not None:
+                current.delete()  # sold out or off sale: the note says nothing could be kept
             continue
         if current:
             current.quantity = allowed

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from orders.catalogue import bump_catalogue_version
-from orders.models import LicenceKey, Product, ProductKind
+from orders.models import Category, LicenceKey, Product, ProductKind
 
 from .errors import ShopError
 
@@ -26,6 +26,14 @@ def save_product(product: Product, *, acting_user: AbstractBaseUser | None) -> P
     product.save()
     bump_catalogue_version()
     return product
+
+
+@transaction.atomic
+def save_category(category: Category, *, acting_user: AbstractBaseUser | None) -> Category:
+    """Save a category from admin; cached listings (which show its name) refresh after commit."""
+    category.save()
+    bump_catalogue_version()
+    return category
 
 
 def _read_keys(data: bytes) -> list[str]:

@@ -100,6 +100,8 @@ def place_order(
     Prices, tax and totals come from the database, never from the form. Physical goods need a
     shipping address. Raises CheckoutError, changing nothing, when the cart is empty, a product
     is off sale or sold out, or an address is missing or not the customer's."""
+    # Lock the cart first: a double-submitted checkout waits here, then finds the cart empty.
+    Cart.objects.select_for_update().filter(pk=cart.pk).first()
     lines = list(cart.lines.select_related("product").order_by("product_id"))
     if not lines:
         raise CheckoutError(_("Your cart is empty."))

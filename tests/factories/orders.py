@@ -24,6 +24,7 @@ from orders.models import (
     Product,
     ProductKind,
 )
+from orders.money import tax_sen as tax_for
 
 from .accounts import UserFactory
 
@@ -64,7 +65,10 @@ class ProductFactory(factory.django.DjangoModelFactory):
     def keys(obj, create, extracted, **kwargs):
         if create and extracted:
             LicenceKey.objects.bulk_create(
-                [LicenceKey(product=obj, key=f"{obj.slug.upper()}-KEY-{n:05d}") for n in range(extracted)]
+                [
+                    LicenceKey(product=obj, key=f"{obj.slug.upper()}-KEY-{n:05d}")
+                    for n in range(extracted)
+                ]
             )
 
 
@@ -132,7 +136,7 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
         lambda o: Decimal("8.00") if o.kind == ProductKind.LICENCE else Decimal("10.00")
     )
     tax_sen = factory.LazyAttribute(
-        lambda o: int((o.unit_price_sen * o.quantity * o.tax_rate_percent / 100).to_integral_value())
+        lambda o: tax_for(o.unit_price_sen * o.quantity, o.tax_rate_percent)
     )
 
 
