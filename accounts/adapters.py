@@ -51,6 +51,8 @@ class MFAAdapter(DefaultMFAAdapter):
         if not encrypted_text.startswith(_PREFIX):
             raise ValueError("An MFA secret is not encrypted; refusing to use it.")
         try:
-            return _fernet().decrypt(encrypted_text[len(_PREFIX):].encode()).decode()
+            return _fernet().decrypt(encrypted_text[len(_PREFIX) :].encode()).decode()
         except InvalidToken as error:
-            raise ValueError("An MFA secret cannot be decrypted with the configured keys.") from error
+            raise ValueError(
+                "An MFA secret cannot be decrypted with the configured keys."
+            ) from error

@@ -18,8 +18,17 @@ class AddressInline(admin.StackedInline):
     extra = 0
     can_delete = False
     fields = [
-        "label", "full_name", "line1", "line2", "city", "state", "postcode", "country", "phone",
-        "is_default_billing", "is_default_shipping",
+        "label",
+        "full_name",
+        "line1",
+        "line2",
+        "city",
+        "state",
+        "postcode",
+        "country",
+        "phone",
+        "is_default_billing",
+        "is_default_shipping",
     ]
     readonly_fields = fields
 

@@ -30,14 +30,18 @@ class SignupForm(AllauthSignupForm):
         cleaned = super().clean()
         policy = self.current_policy
         if policy is None:
-            raise forms.ValidationError(_("Signing up is not possible right now. Please try later."))
+            raise forms.ValidationError(
+                _("Signing up is not possible right now. Please try later.")
+            )
         posted = cleaned.get("policy_id")
         if posted != policy.pk:  # missing or stale: no proof of which version was read
             self.data = self.data.copy()
             self.data["policy_id"] = policy.pk
             self.add_error(
                 "accept_privacy_policy",
-                _("The privacy policy was updated while you were signing up. Please read it and tick the box again."),
+                _(
+                    "The privacy policy was updated while you were signing up. Please read it and tick the box again."
+                ),
             )
         cleaned["policy"] = policy
         return cleaned
@@ -54,8 +58,17 @@ class AddressForm(forms.ModelForm):
     class Meta:
         model = Address
         fields = [
-            "label", "full_name", "line1", "line2", "city", "state", "postcode", "country", "phone",
-            "is_default_billing", "is_default_shipping",
+            "label",
+            "full_name",
+            "line1",
+            "line2",
+            "city",
+            "state",
+            "postcode",
+            "country",
+            "phone",
+            "is_default_billing",
+            "is_default_shipping",
         ]
         widgets = {
             "full_name": forms.TextInput(attrs={"autocomplete": "name"}),

@@ -43,13 +43,13 @@ class StaffMFARequiredMiddleware:
             and request.path.startswith(self.admin_prefix)
             and user.is_authenticated
             and user.is_staff
-            and not Authenticator.objects.filter(
-                user=user, type=Authenticator.Type.TOTP
-            ).exists()
+            and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         ):
             messages.warning(
                 request,
-                _("Staff accounts need two-factor authentication. Set up an authenticator app to open the admin."),
+                _(
+                    "Staff accounts need two-factor authentication. Set up an authenticator app to open the admin."
+                ),
             )
             return redirect(f"{reverse('mfa_activate_totp')}?next={self.admin_prefix}")
         return self.get_response(request)

@@ -94,7 +94,9 @@ class Address(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses"
     )
-    label = models.CharField(_("label"), max_length=40, blank=True, help_text=_("e.g. Home, Office"))
+    label = models.CharField(
+        _("label"), max_length=40, blank=True, help_text=_("e.g. Home, Office")
+    )
     full_name = models.CharField(_("full name"), max_length=150)
     line1 = models.CharField(_("address line 1"), max_length=200)
     line2 = models.CharField(_("address line 2"), max_length=200, blank=True)

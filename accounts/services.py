@@ -5,7 +5,15 @@ from django.db import transaction
 from .models import Address, User
 
 ADDRESS_FIELDS = (
-    "label", "full_name", "line1", "line2", "city", "state", "postcode", "country", "phone",
+    "label",
+    "full_name",
+    "line1",
+    "line2",
+    "city",
+    "state",
+    "postcode",
+    "country",
+    "phone",
 )
 
 

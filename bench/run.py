@@ -31,8 +31,9 @@ def free_port() -> int:
 
 
 def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def use_local_services() -> None:
@@ -47,7 +48,9 @@ def use_local_services() -> None:
         try:
             import psycopg2
 
-            conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres", connect_timeout=1)
+            conn = psycopg2.connect(
+                host="127.0.0.1", user="postgres", dbname="postgres", connect_timeout=1
+            )
             conn.autocommit = True
             with conn.cursor() as cursor:
                 cursor.execute("SELECT 1 FROM pg_database WHERE datname = 'ipmart_bench'")
@@ -76,10 +79,11 @@ def prepare():
 
 def customer_session(orders: int) -> tuple[str, str]:
     """A logged-in customer with `orders` orders and a 3-line cart; returns (cookie, email)."""
+    from importlib import import_module
+
     from allauth.account.models import EmailAddress
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from importlib import import_module
 
     SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
     from django.utils import timezone
@@ -89,21 +93,34 @@ def customer_session(orders: int) -> tuple[str, str]:
 
     email = f"bench-{orders}@example.com"
     user, _ = User.objects.get_or_create(email=email, defaults={"full_name": "Bench Customer"})
-    EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
     have = Order.objects.filter(user=user).count()
-    Order.objects.bulk_create([
-        Order(user=user, email=email, billing_address="1 Jalan Bench\nKuala Lumpur",
-              subtotal_sen=1000, tax_sen=80, total_sen=1080, reserved_until=timezone.now(),
-              number=f"B{orders:04d}-{n:06d}")
-        for n in range(have, orders)
-    ])
+    Order.objects.bulk_create(
+        [
+            Order(
+                user=user,
+                email=email,
+                billing_address="1 Jalan Bench\nKuala Lumpur",
+                subtotal_sen=1000,
+                tax_sen=80,
+                total_sen=1080,
+                reserved_until=timezone.now(),
+                number=f"B{orders:04d}-{n:06d}",
+            )
+            for n in range(have, orders)
+        ]
+    )
     cart, _ = Cart.objects.get_or_create(user=user)
     for product in Product.objects.order_by("id")[:3]:
         CartLine.objects.get_or_create(cart=cart, product=product, defaults={"quantity": 1})
     from privacy.models import AcceptanceMethod
     from privacy.services import accept_policy, get_current_policy
 
-    accept_policy(user, policy=get_current_policy(), method=AcceptanceMethod.SIGNUP, ip_address=None)
+    accept_policy(
+        user, policy=get_current_policy(), method=AcceptanceMethod.SIGNUP, ip_address=None
+    )
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
@@ -129,8 +146,12 @@ def query_counts() -> list[tuple[str, int, int]]:
         cookie, _email = customer_session(size)
         client = Client(HTTP_COOKIE=cookie)
         anonymous = Client()
-        for label, who, path in [("/shop/", anonymous, "/shop/"), ("product", anonymous, f"/shop/{product.slug}/"),
-                                 ("/cart/", client, "/cart/"), ("/orders/", client, "/orders/")]:
+        for label, who, path in [
+            ("/shop/", anonymous, "/shop/"),
+            ("product", anonymous, f"/shop/{product.slug}/"),
+            ("/cart/", client, "/cart/"),
+            ("/orders/", client, "/orders/"),
+        ]:
             cache.clear()
             with CaptureQueriesContext(connection) as queries:
                 status = who.get(path).status_code
@@ -173,9 +194,21 @@ def main() -> int:
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ipmart.settings.bench"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "ipmart.wsgi:application", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "ipmart.wsgi:application",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -185,11 +218,17 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.1)
-        pages = [("bare view", "/_bench/bare", None), ("/shop/", "/shop/", None),
-                 ("product", f"/shop/{product.slug}/", None), ("/cart/", "/cart/", cookie),
-                 ("/orders/", "/orders/", cookie)]
+        pages = [
+            ("bare view", "/_bench/bare", None),
+            ("/shop/", "/shop/", None),
+            ("product", f"/shop/{product.slug}/", None),
+            ("/cart/", "/cart/", cookie),
+            ("/orders/", "/orders/", cookie),
+        ]
         for _label, path, who in pages:  # warm up: fill caches, import lazily loaded code
-            wrk_warm = ["wrk", "-t1", "-c2", "-d1s", base + path] + (["-H", f"Cookie: {who}"] if who else [])
+            wrk_warm = ["wrk", "-t1", "-c2", "-d1s", base + path] + (
+                ["-H", f"Cookie: {who}"] if who else []
+            )
             subprocess.run(wrk_warm, capture_output=True, check=True)
         results = {label: wrk(base + path, who) for label, path, who in pages}
     finally:
@@ -197,17 +236,25 @@ def main() -> int:
         server.wait(timeout=10)
     bare_rps = results["bare view"][0]
     counts = {label: (small, large) for label, small, large in query_counts()}
-    print(f"\nmake bench: gunicorn 2 workers, wrk {CONNECTIONS} connections x {DURATION}s, loopback;"
-          f" database {database}, cache {cache_backend}")
-    print(f"{'page':<12}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}{'target':>8}"
-          f"{'queries@' + str(SMALL):>12}{'queries@' + str(LARGE):>13}")
+    print(
+        f"\nmake bench: gunicorn 2 workers, wrk {CONNECTIONS} connections x {DURATION}s, loopback;"
+        f" database {database}, cache {cache_backend}"
+    )
+    print(
+        f"{'page':<12}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}{'target':>8}"
+        f"{'queries@' + str(SMALL):>12}{'queries@' + str(LARGE):>13}"
+    )
     for label, (rps, p99) in results.items():
         target = TARGETS.get(label)
         small, large = counts.get(label, ("", ""))
         ratio = rps / bare_rps
         verdict = "" if target is None else (" ok" if ratio >= target else " LOW")
-        print(f"{label:<12}{rps:>10.0f}{p99:>10.1f}{ratio:>8.2f}{(target or ''):>8}{small!s:>12}{large!s:>13}{verdict}")
-    print(f"(queries counted uncached, with {SMALL} and {LARGE} orders for the customer; the catalogue holds {LARGE}+ products)")
+        print(
+            f"{label:<12}{rps:>10.0f}{p99:>10.1f}{ratio:>8.2f}{(target or ''):>8}{small!s:>12}{large!s:>13}{verdict}"
+        )
+    print(
+        f"(queries counted uncached, with {SMALL} and {LARGE} orders for the customer; the catalogue holds {LARGE}+ products)"
+    )
     return 0
 
 

@@ -63,8 +63,14 @@ class ProductAdmin(NoDeleteMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            keys_left=Count("licence_keys", filter=Q(licence_keys__status=LicenceKeyStatus.AVAILABLE))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                keys_left=Count(
+                    "licence_keys", filter=Q(licence_keys__status=LicenceKeyStatus.AVAILABLE)
+                )
+            )
         )
 
     @admin.display(description=_("price"), ordering="price_sen")
@@ -83,8 +89,11 @@ class ProductAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:product_id>/import-keys/", self.admin_site.admin_view(self.import_keys),
-                 name="orders_product_import_keys"),
+            path(
+                "<int:product_id>/import-keys/",
+                self.admin_site.admin_view(self.import_keys),
+                name="orders_product_import_keys",
+            ),
             *super().get_urls(),
         ]
 
@@ -96,16 +105,23 @@ class ProductAdmin(NoDeleteMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                added = import_licence_keys(product, data=upload.read(2 * 1024 * 1024 + 1),
-                                            acting_user=request.user)
+                added = import_licence_keys(
+                    product, data=upload.read(2 * 1024 * 1024 + 1), acting_user=request.user
+                )
             except KeyImportError as error:
                 messages.error(request, str(error))
             else:
-                messages.success(request, _("%(n)d keys added to %(name)s.") % {"n": added, "name": product.name})
+                messages.success(
+                    request, _("%(n)d keys added to %(name)s.") % {"n": added, "name": product.name}
+                )
                 return redirect("admin:orders_product_changelist")
-        context = {**self.admin_site.each_context(request), "form": form, "product": product,
-                   "title": _("Import licence keys for %(name)s") % {"name": product.name},
-                   "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "product": product,
+            "title": _("Import licence keys for %(name)s") % {"name": product.name},
+            "opts": self.model._meta,
+        }
         return render(request, "admin/orders/import_keys.html", context)
 
 
@@ -146,7 +162,15 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["product_name", "kind", "quantity", "unit_price_sen", "tax_rate_percent", "tax_sen", "shipped_at"]
+    fields = [
+        "product_name",
+        "kind",
+        "quantity",
+        "unit_price_sen",
+        "tax_rate_percent",
+        "tax_sen",
+        "shipped_at",
+    ]
     readonly_fields = fields
 
 
@@ -158,7 +182,15 @@ class OrderEventInline(ReadOnlyInline):
 
 class PaymentAttemptInline(ReadOnlyInline):
     model = PaymentAttempt
-    fields = ["merchant_reference", "status", "gateway_status", "amount_sen", "currency", "gateway_payment_id", "created_at"]
+    fields = [
+        "merchant_reference",
+        "status",
+        "gateway_status",
+        "amount_sen",
+        "currency",
+        "gateway_payment_id",
+        "created_at",
+    ]
     readonly_fields = fields
 
 
@@ -187,11 +219,31 @@ class OrderAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_filter = ["status", "placed_at"]
     search_fields = ["number", "email"]
     date_hierarchy = "placed_at"
-    fields = ["number", "user", "email", "status", "billing_address", "shipping_address",
-              "subtotal_sen", "tax_sen", "total_sen", "currency", "placed_at", "paid_at",
-              "reserved_until", "stock_released", "actions_links"]
+    fields = [
+        "number",
+        "user",
+        "email",
+        "status",
+        "billing_address",
+        "shipping_address",
+        "subtotal_sen",
+        "tax_sen",
+        "total_sen",
+        "currency",
+        "placed_at",
+        "paid_at",
+        "reserved_until",
+        "stock_released",
+        "actions_links",
+    ]
     readonly_fields = fields
-    inlines = [OrderLineInline, PaymentAttemptInline, ShipmentInline, RefundInline, OrderEventInline]
+    inlines = [
+        OrderLineInline,
+        PaymentAttemptInline,
+        ShipmentInline,
+        RefundInline,
+        OrderEventInline,
+    ]
 
     @admin.display(description=_("total"), ordering="total_sen")
     def total(self, obj):
@@ -201,8 +253,10 @@ class OrderAdmin(NoDeleteMixin, admin.ModelAdmin):
     def actions_links(self, obj):
         return format_html(
             '<a href="{}">{}</a> · <a href="{}">{}</a>',
-            reverse("admin:orders_order_ship", args=[obj.pk]), _("Mark shipped"),
-            reverse("admin:orders_order_refund", args=[obj.pk]), _("Refund"),
+            reverse("admin:orders_order_ship", args=[obj.pk]),
+            _("Mark shipped"),
+            reverse("admin:orders_order_refund", args=[obj.pk]),
+            _("Refund"),
         )
 
     def has_add_permission(self, request) -> bool:
@@ -210,8 +264,16 @@ class OrderAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:order_id>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship"),
-            path("<int:order_id>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"),
+            path(
+                "<int:order_id>/ship/",
+                self.admin_site.admin_view(self.ship_view),
+                name="orders_order_ship",
+            ),
+            path(
+                "<int:order_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="orders_order_refund",
+            ),
             *super().get_urls(),
         ]
 
@@ -219,8 +281,14 @@ class OrderAdmin(NoDeleteMixin, admin.ModelAdmin):
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             order = response.context_data["original"]
-            log_access(request.user, action=AccessAction.VIEWED, target=order, subject=order.user,
-                       ip_address=client_ip(request), detail=f"admin order {order.number}")
+            log_access(
+                request.user,
+                action=AccessAction.VIEWED,
+                target=order,
+                subject=order.user,
+                ip_address=client_ip(request),
+                detail=f"admin order {order.number}",
+            )
         return response
 
     def _action_view(self, request, order_id, *, permission, form_class, title, run):
@@ -236,22 +304,38 @@ class OrderAdmin(NoDeleteMixin, admin.ModelAdmin):
             else:
                 messages.success(request, _("Done."))
                 return redirect("admin:orders_order_change", order.pk)
-        context = {**self.admin_site.each_context(request), "form": form, "order": order,
-                   "title": title % {"number": order.number}, "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "order": order,
+            "title": title % {"number": order.number},
+            "opts": self.model._meta,
+        }
         return render(request, "admin/orders/order_action.html", context)
 
     def ship_view(self, request, order_id: int):
         return self._action_view(
-            request, order_id, permission="orders.add_shipment", form_class=ShipForm,
+            request,
+            order_id,
+            permission="orders.add_shipment",
+            form_class=ShipForm,
             title=_("Mark order %(number)s shipped"),
-            run=lambda order, data: mark_shipped(order, carrier=data["carrier"],
-                                                 tracking_number=data["tracking_number"],
-                                                 acting_user=request.user),
+            run=lambda order, data: mark_shipped(
+                order,
+                carrier=data["carrier"],
+                tracking_number=data["tracking_number"],
+                acting_user=request.user,
+            ),
         )
 
     def refund_view(self, request, order_id: int):
         return self._action_view(
-            request, order_id, permission="orders.add_refund", form_class=RefundForm,
+            request,
+            order_id,
+            permission="orders.add_refund",
+            form_class=RefundForm,
             title=_("Refund order %(number)s in full"),
-            run=lambda order, data: refund_order(order, reason=data["reason"], acting_user=request.user),
+            run=lambda order, data: refund_order(
+                order, reason=data["reason"], acting_user=request.user
+            ),
         )

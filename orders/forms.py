@@ -23,7 +23,9 @@ class CheckoutForm(forms.Form):
     """Which of the customer's addresses to use. The address choices are the customer's own
     (set by the view), so another customer's address id is not a valid choice."""
 
-    billing_address = forms.ModelChoiceField(queryset=None, label=_("Billing address"), empty_label=None)
+    billing_address = forms.ModelChoiceField(
+        queryset=None, label=_("Billing address"), empty_label=None
+    )
     shipping_address = forms.ModelChoiceField(
         queryset=None, label=_("Shipping address"), required=False, empty_label=None
     )

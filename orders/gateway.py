@@ -24,7 +24,6 @@ from worldline.connect.sdk.webhooks.secret_key_not_available_exception import (
 )
 from worldline.connect.sdk.webhooks.secret_key_store import SecretKeyStore
 
-
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.2, 0.6)  # seconds between tries of a create that failed with 5xx/network
@@ -102,8 +101,10 @@ def create_hosted_checkout(
     )
     for attempt, delay in enumerate((*RETRY_DELAYS, None)):
         try:
-            response = merchant().hostedcheckouts().create(
-                body, CallContext(idempotence_key=idempotency_key)
+            response = (
+                merchant()
+                .hostedcheckouts()
+                .create(body, CallContext(idempotence_key=idempotency_key))
             )
         except IdempotenceException as error:
             raise GatewayBusy("The gateway is still processing this payment.") from error

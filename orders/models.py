@@ -93,7 +93,9 @@ class TaxRate(models.Model):
     """Sales and service tax per product kind (Malaysia: service tax on digital services, sales
     tax on goods). Store managers change the rates in admin; orders copy the rate they used."""
 
-    kind = models.CharField(_("product kind"), max_length=16, choices=ProductKind.choices, unique=True)
+    kind = models.CharField(
+        _("product kind"), max_length=16, choices=ProductKind.choices, unique=True
+    )
     name = models.CharField(_("name"), max_length=60)
     rate_percent = models.DecimalField(_("rate (%)"), max_digits=5, decimal_places=2)
 
@@ -149,7 +151,11 @@ class Cart(models.Model):
     anonymous visitor logs in, their cart is merged into their own."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="cart"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="cart",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -169,6 +175,9 @@ class CartLine(models.Model):
             models.UniqueConstraint(fields=["cart", "product"], name="one_line_per_product"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="cart_quantity_positive"),
         ]
+
+    def __str__(self) -> str:
+        return f"Cart line {self.pk}"
 
 
 class OrderStatus(models.TextChoices):
@@ -409,7 +418,9 @@ class Refund(models.Model):
     amount_sen = models.PositiveIntegerField()
     gateway_refund_id = models.CharField(max_length=100, blank=True)
     gateway_status = models.CharField(max_length=60, blank=True)
-    status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED)
+    status = models.CharField(
+        max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
+    )
     reason = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(

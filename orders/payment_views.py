@@ -18,11 +18,26 @@ logger = logging.getLogger("orders.security")
 
 RETURN_MESSAGES = {
     AttemptStatus.PAID: (messages.SUCCESS, _("Thank you, your payment was received.")),
-    AttemptStatus.PENDING: (messages.INFO, _("We are confirming your payment with the bank. This page updates when it is done.")),
-    AttemptStatus.CREATED: (messages.INFO, _("We are confirming your payment with the bank. This page updates when it is done.")),
-    AttemptStatus.FAILED: (messages.ERROR, _("Your payment was declined. Your order is kept: you can try again.")),
-    AttemptStatus.CANCELLED: (messages.WARNING, _("You cancelled the payment. Your order is kept: you can pay or cancel it.")),
-    AttemptStatus.NEEDS_REVIEW: (messages.WARNING, _("Your payment needs a check by our team. We will email you.")),
+    AttemptStatus.PENDING: (
+        messages.INFO,
+        _("We are confirming your payment with the bank. This page updates when it is done."),
+    ),
+    AttemptStatus.CREATED: (
+        messages.INFO,
+        _("We are confirming your payment with the bank. This page updates when it is done."),
+    ),
+    AttemptStatus.FAILED: (
+        messages.ERROR,
+        _("Your payment was declined. Your order is kept: you can try again."),
+    ),
+    AttemptStatus.CANCELLED: (
+        messages.WARNING,
+        _("You cancelled the payment. Your order is kept: you can pay or cancel it."),
+    ),
+    AttemptStatus.NEEDS_REVIEW: (
+        messages.WARNING,
+        _("Your payment needs a check by our team. We will email you."),
+    ),
 }
 
 
@@ -50,7 +65,9 @@ def payment_webhook(request):
         if not challenge:
             return HttpResponseBadRequest("expected a verification challenge")
         return HttpResponse(challenge, content_type="text/plain")
-    headers = [(name, value) for name, value in request.headers.items() if name.lower().startswith("x-gcs")]
+    headers = [
+        (name, value) for name, value in request.headers.items() if name.lower().startswith("x-gcs")
+    ]
     try:
         event = gateway.parse_webhook(request.body, headers)
     except gateway.WebhookRejected as error:

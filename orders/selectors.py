@@ -25,7 +25,9 @@ def get_cart(request, *, create: bool = False) -> Cart | None:
 def get_order_for_customer(user, number: str) -> Order:
     """The order with its lines and issued keys, if it is `user`'s; 404 otherwise."""
     issued = LicenceKey.objects.filter(status=LicenceKeyStatus.ISSUED).order_by("id")
-    lines = OrderLine.objects.prefetch_related(Prefetch("licence_keys", queryset=issued, to_attr="issued_keys"))
+    lines = OrderLine.objects.prefetch_related(
+        Prefetch("licence_keys", queryset=issued, to_attr="issued_keys")
+    )
     return get_object_or_404(
         Order.objects.for_customer(user).prefetch_related(Prefetch("lines", queryset=lines)),
         number=number,

@@ -49,6 +49,8 @@ def reconcile_payments_task() -> dict:
             import logging
 
             logging.getLogger(__name__).exception("reconcile %s failed", attempt.merchant_reference)
-    for order in Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, reserved_until__lte=now)[:500]:
+    for order in Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, reserved_until__lte=now)[
+        :500
+    ]:
         expired += expire_order(order)
     return {"checked": checked, "expired": expired}

@@ -55,8 +55,13 @@ def shop(request):
         page = Paginator(products, PAGE_SIZE).get_page(page_number)
         grid = render_to_string(
             "orders/_product_grid.html",
-            {"page": page, "q": q, "category": category,
-             "categories": list(Category.objects.all()), "request": request},
+            {
+                "page": page,
+                "q": q,
+                "category": category,
+                "categories": list(Category.objects.all()),
+                "request": request,
+            },
         )
         cache.set(key, grid, FRAGMENT_SECONDS)
     return render(request, "orders/shop.html", {"grid": mark_safe(grid), "form": form})  # noqa: S308
@@ -85,7 +90,9 @@ def product_detail(request, slug: str):
 
 
 def _remember_cart_size(request, cart) -> None:
-    request.session["cart_count"] = sum(cart.lines.values_list("quantity", flat=True)) if cart else 0
+    request.session["cart_count"] = (
+        sum(cart.lines.values_list("quantity", flat=True)) if cart else 0
+    )
 
 
 @require_POST
@@ -149,13 +156,22 @@ def _cart_summary(cart):
         line_tax = tax_sen(amount, rates.get(line.product.kind, 0))
         subtotal += amount
         tax += line_tax
-        rows.append({
-            "line": line, "product": line.product, "amount": amount,
-            "available": available[line.product_id],
-            "short": line.quantity > available[line.product_id] or not line.product.is_active,
-        })
-    return {"rows": rows, "subtotal": subtotal, "tax": tax, "total": subtotal + tax,
-            "needs_shipping": any(line.product.needs_shipping for line in lines)}
+        rows.append(
+            {
+                "line": line,
+                "product": line.product,
+                "amount": amount,
+                "available": available[line.product_id],
+                "short": line.quantity > available[line.product_id] or not line.product.is_active,
+            }
+        )
+    return {
+        "rows": rows,
+        "subtotal": subtotal,
+        "tax": tax,
+        "total": subtotal + tax,
+        "needs_shipping": any(line.product.needs_shipping for line in lines),
+    }
 
 
 def cart_view(request):
@@ -173,17 +189,21 @@ def checkout(request):
     addresses = Address.objects.for_user(request.user)
     if not addresses.exists():
         messages.info(request, _("Add an address for billing first; you come back here after."))
-        return redirect(f"/account/addresses/new/?next=/checkout/")
+        return redirect("/account/addresses/new/?next=/checkout/")
     default_billing = next((a for a in addresses if a.is_default_billing), None)
     default_shipping = next((a for a in addresses if a.is_default_shipping), None)
     form = CheckoutForm(
-        request.POST or None, addresses=addresses, needs_shipping=summary["needs_shipping"],
+        request.POST or None,
+        addresses=addresses,
+        needs_shipping=summary["needs_shipping"],
         initial={"billing_address": default_billing, "shipping_address": default_shipping},
     )
     if request.method == "POST" and form.is_valid():
         try:
             order = place_order(
-                request.user, cart=cart, billing_address=form.cleaned_data["billing_address"],
+                request.user,
+                cart=cart,
+                billing_address=form.cleaned_data["billing_address"],
                 shipping_address=form.cleaned_data.get("shipping_address"),
             )
         except ShopError as error:
@@ -197,7 +217,8 @@ def checkout(request):
 def _send_to_gateway(request, order: Order):
     try:
         url = start_payment(
-            order, acting_user=request.user,
+            order,
+            acting_user=request.user,
             return_url=request.build_absolute_uri("/payments/return/"),
             locale="ms_MY" if get_language() == "ms" else "en_GB",
         )

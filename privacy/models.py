@@ -14,8 +14,10 @@ class PolicyVersionQuerySet(models.QuerySet):
     def in_force(self, on=None):
         """Published versions whose effective date has come, newest first."""
         day = on or timezone.localdate()
-        return self.published().filter(effective_date__lte=day).order_by(
-            "-effective_date", "-published_at"
+        return (
+            self.published()
+            .filter(effective_date__lte=day)
+            .order_by("-effective_date", "-published_at")
         )
 
     def current(self, on=None):

@@ -84,8 +84,11 @@ def accept(request):
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
     request.session["accepted_policy_id"] = current.pk
-    messages.success(request, _("Thank you. You accepted privacy policy version %(version)s.")
-                     % {"version": current.version})
+    messages.success(
+        request,
+        _("Thank you. You accepted privacy policy version %(version)s.")
+        % {"version": current.version},
+    )
     return redirect("privacy:policy")
 
 

@@ -104,16 +104,20 @@ def _reseed_reference_data() -> None:
 
     from accounts.roles import sync_roles
 
-    importlib.import_module("privacy.migrations.0002_append_only_and_first_policy").publish_first_policy(apps, None)
+    importlib.import_module(
+        "privacy.migrations.0002_append_only_and_first_policy"
+    ).publish_first_policy(apps, None)
     importlib.import_module("orders.migrations.0002_tax_rates_and_roles").tax_rates(apps, None)
     sync_roles(apps)
 
 
 @pytest.fixture(autouse=True)
 def _reference_data_in_transactional_tests(request):
-    if {"transactional_db", "live_server"} & set(request.fixturenames) or request.node.get_closest_marker(
-        "django_db"
-    ) and request.node.get_closest_marker("django_db").kwargs.get("transaction"):
+    if (
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+        or request.node.get_closest_marker("django_db")
+        and request.node.get_closest_marker("django_db").kwargs.get("transaction")
+    ):
         request.getfixturevalue("transactional_db")
         _reseed_reference_data()
     yield

@@ -259,9 +259,13 @@ LOGGING = {
 GATEWAY_ENDPOINT = os.environ.get("GATEWAY_ENDPOINT", "http://127.0.0.1:8001")
 GATEWAY_MERCHANT_ID = os.environ.get("GATEWAY_MERCHANT_ID", "ipmart-sandbox")
 GATEWAY_API_KEY_ID = os.environ.get("GATEWAY_API_KEY_ID", "sandbox-api-key")
-GATEWAY_SECRET_API_KEY = os.environ.get("GATEWAY_SECRET_API_KEY", "sandbox-secret-api-key-not-secret")
+GATEWAY_SECRET_API_KEY = os.environ.get(
+    "GATEWAY_SECRET_API_KEY", "sandbox-secret-api-key-not-secret"
+)
 GATEWAY_WEBHOOK_KEY_ID = os.environ.get("GATEWAY_WEBHOOK_KEY_ID", "sandbox-webhook-key")
-GATEWAY_WEBHOOK_SECRET = os.environ.get("GATEWAY_WEBHOOK_SECRET", "sandbox-webhook-secret-not-secret")
+GATEWAY_WEBHOOK_SECRET = os.environ.get(
+    "GATEWAY_WEBHOOK_SECRET", "sandbox-webhook-secret-not-secret"
+)
 # The hosted page's address is the gateway's partialRedirectUrl behind this prefix
 # ("https://payment." for the real gateway, "http://" for the sandbox).
 GATEWAY_REDIRECT_PREFIX = os.environ.get("GATEWAY_REDIRECT_PREFIX", "http://")
@@ -285,6 +289,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Absolute address of the store, for links in email sent outside a request (tasks).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
 # Checkout posts a form whose answer redirects to the gateway's hosted page; browsers apply
 # CSP form-action to that redirect, so the gateway's hosts are allowed there.
 def gateway_form_action(hosts: list[str], allow_http: bool) -> list[str]:

@@ -24,7 +24,9 @@ if not ALLOWED_HOSTS:
 required("DATABASE_URL")
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))  # noqa: F405
 required("REDIS_URL")
-MFA_ENCRYPTION_KEYS = [key.strip() for key in required("MFA_ENCRYPTION_KEYS").split(",") if key.strip()]
+MFA_ENCRYPTION_KEYS = [
+    key.strip() for key in required("MFA_ENCRYPTION_KEYS").split(",") if key.strip()
+]
 if not MFA_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("MFA_ENCRYPTION_KEYS must hold at least one Fernet key.")
 STAFF_MFA_REQUIRED = True
@@ -37,7 +39,9 @@ GATEWAY_WEBHOOK_SECRET = required("GATEWAY_WEBHOOK_SECRET")
 GATEWAY_REDIRECT_PREFIX = os.environ.get("GATEWAY_REDIRECT_PREFIX", "https://payment.")
 GATEWAY_ALLOWED_REDIRECT_HOSTS = env_list("GATEWAY_ALLOWED_REDIRECT_HOSTS")
 if not GATEWAY_ALLOWED_REDIRECT_HOSTS:
-    raise ImproperlyConfigured("GATEWAY_ALLOWED_REDIRECT_HOSTS must be set in the environment for production.")
+    raise ImproperlyConfigured(
+        "GATEWAY_ALLOWED_REDIRECT_HOSTS must be set in the environment for production."
+    )
 GATEWAY_ALLOW_HTTP_REDIRECT = False
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = gateway_form_action(  # noqa: F405
     GATEWAY_ALLOWED_REDIRECT_HOSTS, GATEWAY_ALLOW_HTTP_REDIRECT

@@ -51,9 +51,14 @@ def _read_keys(data: bytes) -> list[str]:
         if number == 1 and cells[0].lower() in {"key", "licence key", "license key"}:
             continue  # header row
         if len(cells) != 1:
-            raise KeyImportError(_("Line %(n)d has more than one value; put one key per line.") % {"n": number})
+            raise KeyImportError(
+                _("Line %(n)d has more than one value; put one key per line.") % {"n": number}
+            )
         if len(cells[0]) > MAX_KEY_LENGTH:
-            raise KeyImportError(_("Line %(n)d is longer than %(max)d characters.") % {"n": number, "max": MAX_KEY_LENGTH})
+            raise KeyImportError(
+                _("Line %(n)d is longer than %(max)d characters.")
+                % {"n": number, "max": MAX_KEY_LENGTH}
+            )
         keys.append(cells[0])
     if not keys:
         raise KeyImportError(_("The file holds no keys."))
@@ -61,7 +66,9 @@ def _read_keys(data: bytes) -> list[str]:
 
 
 @transaction.atomic
-def import_licence_keys(product: Product, *, data: bytes, acting_user: AbstractBaseUser | None) -> int:
+def import_licence_keys(
+    product: Product, *, data: bytes, acting_user: AbstractBaseUser | None
+) -> int:
     """Add the keys in a CSV file (one per line, optional "key" header) to a licence product's
     pool. All or nothing: a key repeated in the file or already in the pool refuses the whole
     file with the duplicates named. Returns the number of keys added."""

@@ -127,8 +127,11 @@ def place_order(
                 % {"name": products[line.product_id].name}
             )
 
-    physical = {line.product_id: line.quantity for line in lines
-                if products[line.product_id].kind == ProductKind.PHYSICAL}
+    physical = {
+        line.product_id: line.quantity
+        for line in lines
+        if products[line.product_id].kind == ProductKind.PHYSICAL
+    }
     if physical:
         whens = [When(pk=pk, then=qty) for pk, qty in physical.items()]
         updated = (
@@ -179,11 +182,17 @@ def place_order(
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
 
-    wanted = [(line.product_id, line.quantity, line.pk) for line in order_lines
-              if line.kind == ProductKind.LICENCE]
+    wanted = [
+        (line.product_id, line.quantity, line.pk)
+        for line in order_lines
+        if line.kind == ProductKind.LICENCE
+    ]
     claimed = _claim_licence_keys(wanted)
-    short = [line.product_name for line in order_lines
-             if line.kind == ProductKind.LICENCE and claimed.get(line.pk, 0) < line.quantity]
+    short = [
+        line.product_name
+        for line in order_lines
+        if line.kind == ProductKind.LICENCE and claimed.get(line.pk, 0) < line.quantity
+    ]
     if short:
         raise CheckoutError(
             _("Sorry, not enough licence keys left for: %(names)s. Your cart was not charged.")
@@ -208,9 +217,9 @@ def _release(order: Order) -> None:
         list(Product.objects.select_for_update().filter(pk__in=list(physical)).order_by("pk"))
         whens = [When(pk=pk, then=qty) for pk, qty in physical.items()]
         Product.objects.filter(pk__in=list(physical)).update(stock=F("stock") + Case(*whens))
-    LicenceKey.objects.filter(
-        order_line__order=order, status=LicenceKeyStatus.RESERVED
-    ).update(status=LicenceKeyStatus.AVAILABLE, order_line=None)
+    LicenceKey.objects.filter(order_line__order=order, status=LicenceKeyStatus.RESERVED).update(
+        status=LicenceKeyStatus.AVAILABLE, order_line=None
+    )
     order.stock_released = True
     order.save(update_fields=["stock_released"])
     bump_catalogue_version()

@@ -49,7 +49,9 @@ def fulfil_order(order: Order) -> bool:
     if reasons:
         order.status = OrderStatus.ON_HOLD
         order.save(update_fields=["status"])
-        OrderEvent.objects.create(order=order, kind=OrderEventKind.HELD, message="; ".join(reasons)[:300])
+        OrderEvent.objects.create(
+            order=order, kind=OrderEventKind.HELD, message="; ".join(reasons)[:300]
+        )
         return False
     try:
         with transaction.atomic():
@@ -64,8 +66,10 @@ def fulfil_order(order: Order) -> bool:
         order.status = OrderStatus.FULFILLED
         order.save(update_fields=["status"])
     OrderEvent.objects.create(
-        order=order, kind=OrderEventKind.FULFILLED,
-        message=f"{issued} licence key(s) issued" + ("; goods await shipping" if needs_shipping else ""),
+        order=order,
+        kind=OrderEventKind.FULFILLED,
+        message=f"{issued} licence key(s) issued"
+        + ("; goods await shipping" if needs_shipping else ""),
     )
     _email_after_commit(order, "paid")
     return True
@@ -83,24 +87,36 @@ def mark_shipped(
     if not carrier.strip() or not tracking_number.strip():
         raise ShopError(_("Give the carrier and the tracking number."))
     now = timezone.now()
-    updated = order.lines.filter(kind=ProductKind.PHYSICAL, shipped_at__isnull=True).update(shipped_at=now)
+    updated = order.lines.filter(kind=ProductKind.PHYSICAL, shipped_at__isnull=True).update(
+        shipped_at=now
+    )
     if not updated:
         raise ShopError(_("This order has nothing left to ship."))
     shipment = Shipment.objects.create(
-        order=order, carrier=carrier.strip(), tracking_number=tracking_number.strip(),
-        shipped_at=now, shipped_by=acting_user,
+        order=order,
+        carrier=carrier.strip(),
+        tracking_number=tracking_number.strip(),
+        shipped_at=now,
+        shipped_by=acting_user,
     )
     order.status = OrderStatus.FULFILLED
     order.save(update_fields=["status"])
     OrderEvent.objects.create(
-        order=order, kind=OrderEventKind.SHIPPED, actor=acting_user,
+        order=order,
+        kind=OrderEventKind.SHIPPED,
+        actor=acting_user,
         message=f"{shipment.carrier} {shipment.tracking_number}",
     )
     _email_after_commit(order, "shipped")
     return shipment
 
 
-REFUNDABLE = (OrderStatus.PAID, OrderStatus.ON_HOLD, OrderStatus.FULFILLED, OrderStatus.NEEDS_REVIEW)
+REFUNDABLE = (
+    OrderStatus.PAID,
+    OrderStatus.ON_HOLD,
+    OrderStatus.FULFILLED,
+    OrderStatus.NEEDS_REVIEW,
+)
 
 
 def refund_order(order: Order, *, reason: str, acting_user: AbstractBaseUser) -> Refund:
@@ -121,19 +137,28 @@ def refund_order(order: Order, *, reason: str, acting_user: AbstractBaseUser) ->
         try:
             with transaction.atomic():
                 refund = Refund.objects.create(
-                    order=order, attempt=attempt, amount_sen=order.total_sen,
-                    reason=reason[:200] or "refund", created_by=acting_user,
+                    order=order,
+                    attempt=attempt,
+                    amount_sen=order.total_sen,
+                    reason=reason[:200] or "refund",
+                    created_by=acting_user,
                 )
         except IntegrityError as error:
             raise ShopError(_("A refund for this payment already exists.")) from error
     try:
         answer = gateway.refund_payment(
-            attempt.gateway_payment_id, amount_sen=refund.amount_sen, currency=order.currency,
+            attempt.gateway_payment_id,
+            amount_sen=refund.amount_sen,
+            currency=order.currency,
             reference=f"R-{order.number}"[:30],
         )
     except gateway.GatewayError as error:
-        Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.FAILED, gateway_status=str(error)[:60])
-        raise ShopError(_("The gateway refused the refund: %(error)s") % {"error": error}) from error
+        Refund.objects.filter(pk=refund.pk).update(
+            status=RefundStatus.FAILED, gateway_status=str(error)[:60]
+        )
+        raise ShopError(
+            _("The gateway refused the refund: %(error)s") % {"error": error}
+        ) from error
     with transaction.atomic():
         order = lock_order(order)
         refund.gateway_refund_id = str(answer.get("id") or "")
@@ -145,7 +170,9 @@ def refund_order(order: Order, *, reason: str, acting_user: AbstractBaseUser) ->
             order.status = OrderStatus.REFUNDED
             order.save(update_fields=["status"])
         OrderEvent.objects.create(
-            order=order, kind=OrderEventKind.REFUNDED, actor=acting_user,
+            order=order,
+            kind=OrderEventKind.REFUNDED,
+            actor=acting_user,
             message=f"{refund.amount_sen} sen refunded: {refund.reason}"[:300],
         )
         _email_after_commit(order, "refunded")

@@ -118,10 +118,14 @@ def start_payment(
             locale=locale,
         )
     except gateway.GatewayBusy as error:
-        raise PaymentError(_("Your payment is already being set up. Please wait a moment.")) from error
+        raise PaymentError(
+            _("Your payment is already being set up. Please wait a moment.")
+        ) from error
     except gateway.GatewayError as error:
         raise PaymentError(
-            _("The payment provider is not available right now. Your order is kept; please try again.")
+            _(
+                "The payment provider is not available right now. Your order is kept; please try again."
+            )
         ) from error
     if not gateway.redirect_host_allowed(checkout.redirect_url):
         logger.error("gateway sent an unexpected redirect host for %s", attempt.merchant_reference)
@@ -134,7 +138,9 @@ def start_payment(
             attempt.hosted_checkout_id = checkout.checkout_id
             attempt.returnmac = checkout.returnmac
             attempt.redirect_url = checkout.redirect_url
-            attempt.save(update_fields=["hosted_checkout_id", "returnmac", "redirect_url", "updated_at"])
+            attempt.save(
+                update_fields=["hosted_checkout_id", "returnmac", "redirect_url", "updated_at"]
+            )
             OrderEvent.objects.create(
                 order_id=attempt.order_id,
                 kind=OrderEventKind.PAYMENT_STARTED,
@@ -144,7 +150,12 @@ def start_payment(
             record_disclosure(
                 order.user,
                 recipient=GATEWAY_NAME,
-                data_categories=["email address", "billing country", "customer number", "order amount"],
+                data_categories=[
+                    "email address",
+                    "billing country",
+                    "customer number",
+                    "order amount",
+                ],
                 purpose="Processing the card payment for your order",
                 reference=order.number,
             )
@@ -156,7 +167,12 @@ def start_payment(
 
 def _interpret(payment: dict | None, checkout_status: str | None) -> tuple[str | None, dict]:
     """What a gateway answer means for the attempt: (new status or None, facts)."""
-    facts = {"payment_id": "", "gateway_status": checkout_status or "", "amount": None, "currency": None}
+    facts = {
+        "payment_id": "",
+        "gateway_status": checkout_status or "",
+        "amount": None,
+        "currency": None,
+    }
     if payment:
         output = payment.get("paymentOutput") or {}
         money = output.get("amountOfMoney") or {}
@@ -185,7 +201,11 @@ def _set_order_status(order: Order, status: str, event: str, message: str = "") 
 
 @transaction.atomic
 def apply_payment_status(
-    attempt: PaymentAttempt, *, payment: dict | None, checkout_status: str | None = None, source: str
+    attempt: PaymentAttempt,
+    *,
+    payment: dict | None,
+    checkout_status: str | None = None,
+    source: str,
 ) -> PaymentAttempt:
     """Apply what the gateway says about `attempt` (a PaymentResponse dict and/or the hosted
     checkout's status). Forward only; a captured payment whose amount or currency differs from
@@ -225,30 +245,54 @@ def apply_payment_status(
             transaction.on_commit(lambda: fulfil_order_task.delay(order.pk))
         elif order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
             _set_order_status(
-                order, OrderStatus.NEEDS_REVIEW, OrderEventKind.NEEDS_REVIEW,
+                order,
+                OrderStatus.NEEDS_REVIEW,
+                OrderEventKind.NEEDS_REVIEW,
                 f"Paid after the order was {order.status}: refund or re-reserve. {reference}",
             )
         else:
             OrderEvent.objects.create(
-                order=order, kind=OrderEventKind.NOTE,
-                message=f"Another payment captured for an order already {order.status}: {reference}"[:300],
+                order=order,
+                kind=OrderEventKind.NOTE,
+                message=f"Another payment captured for an order already {order.status}: {reference}"[
+                    :300
+                ],
             )
             if order.status != OrderStatus.NEEDS_REVIEW:
-                _set_order_status(order, OrderStatus.NEEDS_REVIEW, OrderEventKind.NEEDS_REVIEW,
-                                  f"Second captured payment {reference}")
+                _set_order_status(
+                    order,
+                    OrderStatus.NEEDS_REVIEW,
+                    OrderEventKind.NEEDS_REVIEW,
+                    f"Second captured payment {reference}",
+                )
     elif new_status == AttemptStatus.NEEDS_REVIEW:
-        if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED, OrderStatus.CANCELLED):
-            _set_order_status(order, OrderStatus.NEEDS_REVIEW, OrderEventKind.NEEDS_REVIEW,
-                              reason or f"Gateway reported {facts['gateway_status']}: {reference}")
+        if order.status in (
+            OrderStatus.PENDING_PAYMENT,
+            OrderStatus.EXPIRED,
+            OrderStatus.CANCELLED,
+        ):
+            _set_order_status(
+                order,
+                OrderStatus.NEEDS_REVIEW,
+                OrderEventKind.NEEDS_REVIEW,
+                reason or f"Gateway reported {facts['gateway_status']}: {reference}",
+            )
         else:
-            OrderEvent.objects.create(order=order, kind=OrderEventKind.NEEDS_REVIEW,
-                                      message=(reason or reference)[:300])
+            OrderEvent.objects.create(
+                order=order, kind=OrderEventKind.NEEDS_REVIEW, message=(reason or reference)[:300]
+            )
     elif new_status == AttemptStatus.FAILED:
-        OrderEvent.objects.create(order=order, kind=OrderEventKind.PAYMENT_FAILED, message=reference)
+        OrderEvent.objects.create(
+            order=order, kind=OrderEventKind.PAYMENT_FAILED, message=reference
+        )
     elif new_status == AttemptStatus.CANCELLED:
-        OrderEvent.objects.create(order=order, kind=OrderEventKind.PAYMENT_CANCELLED, message=reference)
+        OrderEvent.objects.create(
+            order=order, kind=OrderEventKind.PAYMENT_CANCELLED, message=reference
+        )
     elif new_status == AttemptStatus.PENDING:
-        OrderEvent.objects.create(order=order, kind=OrderEventKind.PAYMENT_PENDING, message=reference)
+        OrderEvent.objects.create(
+            order=order, kind=OrderEventKind.PAYMENT_PENDING, message=reference
+        )
     elif new_status == AttemptStatus.REFUNDED:
         if order.status != OrderStatus.REFUNDED:
             _set_order_status(order, OrderStatus.REFUNDED, OrderEventKind.REFUNDED, reference)
@@ -297,13 +341,17 @@ def handle_webhook(event: dict, *, key_id: str) -> str:
     reference = (
         ((payment or {}).get("paymentOutput") or {}).get("references", {}).get("merchantReference")
     )
-    checkout_id = ((payment or {}).get("hostedCheckoutSpecificOutput") or {}).get("hostedCheckoutId")
+    checkout_id = ((payment or {}).get("hostedCheckoutSpecificOutput") or {}).get(
+        "hostedCheckoutId"
+    )
     with transaction.atomic():
         try:
             with transaction.atomic():
                 stored = WebhookEvent.objects.create(
-                    event_id=event_id, event_type=str(event.get("type") or "")[:60],
-                    key_id=key_id[:100], payload=event,
+                    event_id=event_id,
+                    event_type=str(event.get("type") or "")[:60],
+                    key_id=key_id[:100],
+                    payload=event,
                 )
         except IntegrityError:
             return WebhookOutcome.DUPLICATE
@@ -326,7 +374,9 @@ def handle_webhook(event: dict, *, key_id: str) -> str:
 # --- Reconciliation ------------------------------------------------------------------------
 
 
-def reconcile_attempt(attempt: PaymentAttempt, *, abandon_after: datetime.timedelta) -> PaymentAttempt:
+def reconcile_attempt(
+    attempt: PaymentAttempt, *, abandon_after: datetime.timedelta
+) -> PaymentAttempt:
     """Ask the gateway about an attempt whose customer never came back and apply the answer.
     A checkout still in progress after `abandon_after` is closed as expired."""
     if not attempt.hosted_checkout_id:
@@ -341,16 +391,20 @@ def reconcile_attempt(attempt: PaymentAttempt, *, abandon_after: datetime.timede
     attempt = apply_payment_status(
         attempt, payment=payment, checkout_status=status.get("status"), source="reconciliation"
     )
-    if attempt.status in IN_FLIGHT_ATTEMPT_STATUSES and status.get("status") == "IN_PROGRESS" and (
-        timezone.now() - attempt.created_at > abandon_after
-    ) and attempt.status == AttemptStatus.CREATED:
+    if (
+        attempt.status in IN_FLIGHT_ATTEMPT_STATUSES
+        and status.get("status") == "IN_PROGRESS"
+        and (timezone.now() - attempt.created_at > abandon_after)
+        and attempt.status == AttemptStatus.CREATED
+    ):
         with transaction.atomic():
             lock_order(attempt.order)
             PaymentAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.CREATED).update(
                 status=AttemptStatus.EXPIRED
             )
             OrderEvent.objects.create(
-                order_id=attempt.order_id, kind=OrderEventKind.PAYMENT_CANCELLED,
+                order_id=attempt.order_id,
+                kind=OrderEventKind.PAYMENT_CANCELLED,
                 message=f"{attempt.merchant_reference}: checkout abandoned",
             )
     return attempt

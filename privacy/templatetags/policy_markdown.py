@@ -8,7 +8,20 @@ from django.utils.safestring import mark_safe
 register = template.Library()
 
 _ALLOWED_TAGS = {
-    "h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "hr", "br", "code",
+    "h2",
+    "h3",
+    "h4",
+    "p",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "a",
+    "blockquote",
+    "hr",
+    "br",
+    "code",
 }
 
 

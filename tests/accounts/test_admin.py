@@ -34,11 +34,23 @@ def test_a_store_manager_viewing_a_customer_writes_one_access_log_row(client):
     assert response.status_code == 200
     row = AccessLog.objects.get()
     assert (
-        row.action, row.actor, row.actor_role, row.subject, row.target_type, row.target_id,
-        row.ip_address, row.detail,
+        row.action,
+        row.actor,
+        row.actor_role,
+        row.subject,
+        row.target_type,
+        row.target_id,
+        row.ip_address,
+        row.detail,
     ) == (
-        "viewed", manager, "store manager", customer, "accounts.user", str(customer.pk),
-        "127.0.0.1", "admin user page",
+        "viewed",
+        manager,
+        "store manager",
+        customer,
+        "accounts.user",
+        str(customer.pk),
+        "127.0.0.1",
+        "admin user page",
     )
 
 
@@ -56,11 +68,13 @@ def test_each_view_is_one_more_row_and_the_role_is_the_viewers(client):
     client.get(f"/admin/accounts/user/{customer.pk}/change/")
 
     # then
-    assert sorted(AccessLog.objects.values_list("actor_id", "actor_role", "subject_id")) == sorted([
-        (agent.pk, "support agent", customer.pk),
-        (agent.pk, "support agent", customer.pk),
-        (superuser.pk, "superuser", customer.pk),
-    ])
+    assert sorted(AccessLog.objects.values_list("actor_id", "actor_role", "subject_id")) == sorted(
+        [
+            (agent.pk, "support agent", customer.pk),
+            (agent.pk, "support agent", customer.pk),
+            (superuser.pk, "superuser", customer.pk),
+        ]
+    )
 
 
 def test_the_user_list_and_a_missing_user_write_nothing(client):
@@ -130,8 +144,13 @@ INLINE_MANAGEMENT = {
 def add_user(client, email: str, full_name: str):
     return client.post(
         "/admin/accounts/user/add/",
-        {"email": email, "full_name": full_name, "usable_password": "false", "_save": "Save",
-         **INLINE_MANAGEMENT},
+        {
+            "email": email,
+            "full_name": full_name,
+            "usable_password": "false",
+            "_save": "Save",
+            **INLINE_MANAGEMENT,
+        },
     )
 
 
@@ -169,10 +188,17 @@ def test_the_admin_add_form_refuses_an_existing_email_in_another_case(client):
 
 def address_inline_form(index: int, address, **overrides) -> dict:
     fields = {
-        "id": address.pk, "user": address.user_id, "label": address.label,
-        "full_name": address.full_name, "line1": address.line1, "line2": address.line2,
-        "city": address.city, "state": address.state, "postcode": address.postcode,
-        "country": address.country.code, "phone": address.phone,
+        "id": address.pk,
+        "user": address.user_id,
+        "label": address.label,
+        "full_name": address.full_name,
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "state": address.state,
+        "postcode": address.postcode,
+        "country": address.country.code,
+        "phone": address.phone,
     }
     if address.is_default_billing:
         fields["is_default_billing"] = "on"
@@ -203,11 +229,19 @@ def test_the_address_book_is_read_only_in_the_admin_even_for_a_superuser(client)
     response = client.post(
         f"/admin/accounts/user/{customer.pk}/change/",
         {
-            "email": "aina@example.com", "full_name": "Nurul Aina", "phone": "",
-            "preferred_language": "en", "is_active": "on",
-            "date_joined_0": "2026-11-24", "date_joined_1": "10:00:00",
-            "last_login_0": "", "last_login_1": "", "_save": "Save",
-            **INLINE_MANAGEMENT, "addresses-TOTAL_FORMS": "2", "addresses-INITIAL_FORMS": "2",
+            "email": "aina@example.com",
+            "full_name": "Nurul Aina",
+            "phone": "",
+            "preferred_language": "en",
+            "is_active": "on",
+            "date_joined_0": "2026-11-24",
+            "date_joined_1": "10:00:00",
+            "last_login_0": "",
+            "last_login_1": "",
+            "_save": "Save",
+            **INLINE_MANAGEMENT,
+            "addresses-TOTAL_FORMS": "2",
+            "addresses-INITIAL_FORMS": "2",
             **address_inline_form(0, first, line1="Changed by staff"),
             **address_inline_form(1, second, is_default_billing="on"),
         },

@@ -74,9 +74,13 @@ def test_the_failed_login_message_does_not_reveal_whether_an_account_exists(clie
 
     # then both answers are the same
     assert wrong_password.status_code == unknown_email.status_code == 200
-    assert wrong_password.context["form"].errors == unknown_email.context["form"].errors == {
-        "__all__": [MISMATCH],
-    }
+    assert (
+        wrong_password.context["form"].errors
+        == unknown_email.context["form"].errors
+        == {
+            "__all__": [MISMATCH],
+        }
+    )
     assert page_text(wrong_password, "aina@example.com") == page_text(
         unknown_email, "nobody@example.com"
     )

@@ -44,7 +44,10 @@ def test_the_groups_after_migrations_are_exactly_the_role_table():
     # then (the migrations ran sync_roles)
     assert roles_in_database() == ROLE_PERMISSIONS
     assert set(ROLE_PERMISSIONS) == {
-        VERIFICATION_REVIEWER, SUPPORT_AGENT, MARKETING_MANAGER, STORE_MANAGER,
+        VERIFICATION_REVIEWER,
+        SUPPORT_AGENT,
+        MARKETING_MANAGER,
+        STORE_MANAGER,
     }
 
 

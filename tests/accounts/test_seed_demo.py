@@ -55,15 +55,21 @@ def test_seeding_twice_leaves_five_verified_people_in_their_roles(settings):
     # and the customer is a customer with one address and the current policy accepted once
     customer = User.objects.get(email=CUSTOMER[0])
     assert (customer.full_name, customer.is_staff, customer.groups.count()) == (
-        "Aisyah Rahman", False, 0,
+        "Aisyah Rahman",
+        False,
+        0,
     )
     address = Address.objects.get(user=customer)
     assert (address.line1, address.is_default_billing, address.is_default_shipping) == (
-        "12 Jalan Bukit Bintang", True, True,
+        "12 Jalan Bukit Bintang",
+        True,
+        True,
     )
     acceptance = PolicyAcceptance.objects.get()
     assert (acceptance.user, acceptance.policy, acceptance.method) == (
-        customer, get_current_policy(), "signup",
+        customer,
+        get_current_policy(),
+        "signup",
     )
     # and the logins are printed
     assert "Demo logins (password for all: demo-password-2026)" in output

@@ -57,7 +57,10 @@ def test_update_profile_saves_name_phone_and_language_only():
     user.refresh_from_db()
     assert returned is user
     assert (user.full_name, user.phone, user.preferred_language, user.email) == (
-        "Nurul Aina", "+60 12-345 6789", "ms", "aina@example.com",
+        "Nurul Aina",
+        "+60 12-345 6789",
+        "ms",
+        "aina@example.com",
     )
 
 
@@ -72,11 +75,27 @@ def test_the_first_address_becomes_default_billing_and_shipping():
     address.refresh_from_db()
     assert (address.is_default_billing, address.is_default_shipping) == (True, True)
     assert (
-        address.user, address.label, address.full_name, address.line1, address.line2,
-        address.city, address.state, address.postcode, address.country.code, address.phone,
+        address.user,
+        address.label,
+        address.full_name,
+        address.line1,
+        address.line2,
+        address.city,
+        address.state,
+        address.postcode,
+        address.country.code,
+        address.phone,
     ) == (
-        user, "Home", "Nurul Aina", "8 Jalan Tun Razak", "Level 3",
-        "Kuala Lumpur", "Wilayah Persekutuan", "50400", "MY", "+60 12-345 6789",
+        user,
+        "Home",
+        "Nurul Aina",
+        "8 Jalan Tun Razak",
+        "Level 3",
+        "Kuala Lumpur",
+        "Wilayah Persekutuan",
+        "50400",
+        "MY",
+        "+60 12-345 6789",
     )
 
 
@@ -206,7 +225,8 @@ def test_delete_moves_only_the_default_the_address_held():
     # then shipping moves to the oldest, which keeps billing
     assert defaults_of(user) == ([oldest.pk], [oldest.pk])
     assert sorted(Address.objects.for_user(user).values_list("id", flat=True)) == [
-        oldest.pk, middle.pk,
+        oldest.pk,
+        middle.pk,
     ]
 
 
@@ -245,15 +265,24 @@ def test_update_address_changes_the_fields():
     update_address(
         address,
         data=address_data(
-            label="Office", line1="1 Jalan Ampang", line2="", postcode="50450", phone="",
-            is_default_billing=True, is_default_shipping=True,
+            label="Office",
+            line1="1 Jalan Ampang",
+            line2="",
+            postcode="50450",
+            phone="",
+            is_default_billing=True,
+            is_default_shipping=True,
         ),
     )
 
     # then
     address.refresh_from_db()
     assert (address.label, address.line1, address.line2, address.postcode, address.phone) == (
-        "Office", "1 Jalan Ampang", "", "50450", "",
+        "Office",
+        "1 Jalan Ampang",
+        "",
+        "50450",
+        "",
     )
     assert defaults_of(user) == ([address.pk], [address.pk])
 

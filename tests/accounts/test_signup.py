@@ -73,7 +73,10 @@ def test_signup_creates_the_user_the_acceptance_and_sends_a_verification_email(c
     # and the acceptance of that exact version is recorded
     acceptance = PolicyAcceptance.objects.get()
     assert (acceptance.user, acceptance.policy, acceptance.method, acceptance.ip_address) == (
-        user, policy, "signup", "127.0.0.1",
+        user,
+        policy,
+        "signup",
+        "127.0.0.1",
     )
     assert acceptance.user_agent == "Mozilla/5.0 (Test)"
     # and one verification email went to them

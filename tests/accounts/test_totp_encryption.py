@@ -59,9 +59,11 @@ def raw_column(user) -> str:
 
 def stored_data(user) -> dict:
     """The TOTP authenticator's data column as the database holds it."""
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).values_list(
-        "data", flat=True
-    ).get()
+    return (
+        Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP)
+        .values_list("data", flat=True)
+        .get()
+    )
 
 
 def test_totp_activated_through_allauths_pages_is_stored_encrypted(client):

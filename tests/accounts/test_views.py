@@ -88,8 +88,13 @@ def test_anonymous_is_sent_to_login_with_next(client, name, pattern):
 
 @pytest.mark.parametrize(
     "pattern",
-    ["/account/profile/", "/account/addresses/new/", "/account/addresses/{id}/edit/",
-     "/account/addresses/{id}/delete/"] + [pattern for _, pattern in DEFAULT_ENDPOINTS],
+    [
+        "/account/profile/",
+        "/account/addresses/new/",
+        "/account/addresses/{id}/edit/",
+        "/account/addresses/{id}/delete/",
+    ]
+    + [pattern for _, pattern in DEFAULT_ENDPOINTS],
 )
 def test_anonymous_post_changes_nothing(client, pattern):
     # given a customer with two addresses
@@ -118,8 +123,9 @@ def test_anonymous_post_changes_nothing(client, pattern):
 def test_the_owner_opens_every_page(client, name, pattern):
     # given a customer with an address
     owner = UserFactory(full_name="Nurul Aina")
-    address = AddressFactory(user=owner, line1="8 Jalan Tun Razak", is_default_billing=True,
-                             is_default_shipping=True)
+    address = AddressFactory(
+        user=owner, line1="8 Jalan Tun Razak", is_default_billing=True, is_default_shipping=True
+    )
     client.force_login(owner)
 
     # when
@@ -184,7 +190,10 @@ def test_profile_edit_saves_and_sets_the_language_cookie(client, settings):
     assert response["Location"] == "/account/"
     owner.refresh_from_db()
     assert (owner.full_name, owner.phone, owner.preferred_language, owner.email) == (
-        "Nurul Aina", "+60 12-345 6789", "ms", "aina@example.com",
+        "Nurul Aina",
+        "+60 12-345 6789",
+        "ms",
+        "aina@example.com",
     )
     cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
     assert cookie.value == "ms"
@@ -200,14 +209,21 @@ def test_profile_edit_cannot_change_the_email(client):
     # when the post carries an email too
     client.post(
         "/account/profile/",
-        {"full_name": "Nurul Aina", "phone": "", "preferred_language": "en",
-         "email": "attacker@example.com", "is_staff": "on"},
+        {
+            "full_name": "Nurul Aina",
+            "phone": "",
+            "preferred_language": "en",
+            "email": "attacker@example.com",
+            "is_staff": "on",
+        },
     )
 
     # then only the profile fields changed
     owner.refresh_from_db()
     assert (owner.email, owner.is_staff, owner.full_name) == (
-        "aina@example.com", False, "Nurul Aina",
+        "aina@example.com",
+        False,
+        "Nurul Aina",
     )
 
 
@@ -242,7 +258,10 @@ def test_creating_the_first_address_makes_it_the_default(client):
     assert response["Location"] == "/account/addresses/"
     address = Address.objects.get(user=owner)
     assert (address.label, address.line1, address.postcode, address.country.code) == (
-        "Office", "1 Jalan Ampang", "50450", "MY",
+        "Office",
+        "1 Jalan Ampang",
+        "50450",
+        "MY",
     )
     assert (address.is_default_billing, address.is_default_shipping) == (True, True)
 
@@ -293,7 +312,10 @@ def test_the_owner_edits_an_address(client):
     second.refresh_from_db()
     first.refresh_from_db()
     assert (second.label, second.line1, second.is_default_shipping, second.is_default_billing) == (
-        "Office", "1 Jalan Ampang", True, False,
+        "Office",
+        "1 Jalan Ampang",
+        True,
+        False,
     )
     assert (first.is_default_shipping, first.is_default_billing) == (False, True)
 

@@ -75,7 +75,9 @@ def test_signup_verify_login_profile_address_and_policy_in_both_languages(live_s
     assert page.get_by_text("The address was added.").is_visible()
     address = Address.objects.get(user=user)
     assert (address.line1, address.is_default_billing, address.is_default_shipping) == (
-        "8 Jalan Tun Razak", True, True,
+        "8 Jalan Tun Razak",
+        True,
+        True,
     )
     assert page.get_by_text("8 Jalan Tun Razak").is_visible()
 

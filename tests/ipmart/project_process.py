@@ -11,10 +11,29 @@ ROOT = Path(__file__).resolve().parents[2]
 # Everything the store reads from the environment is dropped first, so the parent's
 # DATABASE_URL, REDIS_URL, ... never leak into a child that should not see them.
 _STORE_VARIABLE = (
-    "DJANGO_", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_", "DEBUG", "DATABASE_", "REDIS_URL",
-    "CELERY_", "CACHE_", "MFA_", "STAFF_MFA", "GATEWAY_", "EMAIL_", "DEFAULT_FROM_EMAIL",
-    "SECURE_", "TRUSTED_PROXY", "IPMART_", "ACCOUNT_", "SITE_URL", "ORDER_", "PAYMENT_",
-    "LOG_LEVEL", "REQUIRE_SERVICES",
+    "DJANGO_",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "CSRF_",
+    "DEBUG",
+    "DATABASE_",
+    "REDIS_URL",
+    "CELERY_",
+    "CACHE_",
+    "MFA_",
+    "STAFF_MFA",
+    "GATEWAY_",
+    "EMAIL_",
+    "DEFAULT_FROM_EMAIL",
+    "SECURE_",
+    "TRUSTED_PROXY",
+    "IPMART_",
+    "ACCOUNT_",
+    "SITE_URL",
+    "ORDER_",
+    "PAYMENT_",
+    "LOG_LEVEL",
+    "REQUIRE_SERVICES",
 )
 
 

@@ -38,7 +38,9 @@ def test_the_stack_has_web_worker_beat_database_redis_and_a_mail_catcher():
 def test_the_built_image_has_a_dockerfile_and_runs_production_settings():
     assert (ROOT / "Dockerfile").is_file()
     for name in BUILT:
-        assert SERVICES[name]["environment"]["DJANGO_SETTINGS_MODULE"] == "ipmart.settings.production"
+        assert (
+            SERVICES[name]["environment"]["DJANGO_SETTINGS_MODULE"] == "ipmart.settings.production"
+        )
 
 
 @pytest.mark.parametrize("name", BUILT)

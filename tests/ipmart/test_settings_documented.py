@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-READS = re.compile(r'(?:os\.environ\.get|env_bool|env_list|required|os\.environ\.setdefault)\(\s*"([A-Z][A-Z0-9_]+)"')
+READS = re.compile(
+    r'(?:os\.environ\.get|env_bool|env_list|required|os\.environ\.setdefault)\(\s*"([A-Z][A-Z0-9_]+)"'
+)
 
 
 def _variables() -> set[str]:
@@ -19,7 +21,9 @@ def test_the_settings_read_variables():
 
 
 def test_every_variable_is_in_env_example():
-    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)
+    )
     assert sorted(_variables() - documented) == []
 
 

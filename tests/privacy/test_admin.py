@@ -105,10 +105,16 @@ def test_a_draft_change_page_is_editable_except_hash_and_dates(client):
     # then
     assert response.status_code == 200
     assert list(response.context["adminform"].form.fields) == [
-        "version", "effective_date", "summary", "body_en", "body_ms"
+        "version",
+        "effective_date",
+        "summary",
+        "body_en",
+        "body_ms",
     ]
     assert list(response.context["adminform"].readonly_fields) == [
-        "content_hash", "published_at", "created_at"
+        "content_hash",
+        "published_at",
+        "created_at",
     ]
 
 
@@ -155,10 +161,12 @@ def test_the_publish_action_reports_a_version_that_is_already_published(client):
     response = _publish_action(client, policy, draft)
     # then
     assert response.status_code == 302
-    assert sorted(str(m) for m in get_messages(response.wsgi_request)) == sorted([
-        f"{policy.version}: This policy version is already published and cannot change.",
-        f"{draft.version}: A policy needs its text in both English and Bahasa Malaysia.",
-    ])
+    assert sorted(str(m) for m in get_messages(response.wsgi_request)) == sorted(
+        [
+            f"{policy.version}: This policy version is already published and cannot change.",
+            f"{draft.version}: A policy needs its text in both English and Bahasa Malaysia.",
+        ]
+    )
     assert [_row(policy), _row(draft)] == before
 
 

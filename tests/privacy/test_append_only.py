@@ -66,7 +66,12 @@ POLICY_CHANGES = [
     (_sql_delete, "DELETE"),
 ]
 POLICY_CHANGE_IDS = [
-    "orm-update", "orm-save", "orm-qs-delete", "orm-delete", "sql-update", "sql-delete"
+    "orm-update",
+    "orm-save",
+    "orm-qs-delete",
+    "orm-delete",
+    "sql-update",
+    "sql-delete",
 ]
 
 
@@ -204,11 +209,35 @@ SKIPPED_FOLDERS = {".venv", ".git", "tests", "var", "node_modules", "__pycache__
 # Queryset methods that read, plus the two that insert. Anything else (update, delete,
 # update_or_create, bulk_update, raw, ...) on AccessLog.objects fails the check.
 ALLOWED_ACCESS_LOG_METHODS = {
-    "create", "bulk_create",
-    "all", "filter", "exclude", "get", "first", "last", "count", "exists", "order_by",
-    "select_related", "prefetch_related", "values", "values_list", "only", "defer", "none",
-    "aggregate", "annotate", "iterator", "using", "distinct", "in_bulk", "reverse", "dates",
-    "datetimes", "latest", "earliest",
+    "create",
+    "bulk_create",
+    "all",
+    "filter",
+    "exclude",
+    "get",
+    "first",
+    "last",
+    "count",
+    "exists",
+    "order_by",
+    "select_related",
+    "prefetch_related",
+    "values",
+    "values_list",
+    "only",
+    "defer",
+    "none",
+    "aggregate",
+    "annotate",
+    "iterator",
+    "using",
+    "distinct",
+    "in_bulk",
+    "reverse",
+    "dates",
+    "datetimes",
+    "latest",
+    "earliest",
 }
 
 

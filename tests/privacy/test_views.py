@@ -167,8 +167,10 @@ def test_a_policy_body_with_script_and_javascript_links_renders_without_them(cli
         ("[x](javascript:alert(1))", '<p><a rel="noopener">x</a></p>'),
         ('<img src="x" onerror="alert(1)">', "<p></p>"),
         ("**bold** and *em*", "<p><strong>bold</strong> and <em>em</em></p>"),
-        ("[mail](mailto:privacy@ipmart.com.my)",
-         '<p><a href="mailto:privacy@ipmart.com.my" rel="noopener">mail</a></p>'),
+        (
+            "[mail](mailto:privacy@ipmart.com.my)",
+            '<p><a href="mailto:privacy@ipmart.com.my" rel="noopener">mail</a></p>',
+        ),
         ("", ""),
     ],
     ids=["script", "javascript-link", "img-onerror", "emphasis", "mailto", "empty"],

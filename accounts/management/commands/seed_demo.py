@@ -61,7 +61,7 @@ class Command(BaseCommand):
                 person, _ = self._person(email, name, staff=True)
                 person.groups.set([Group.objects.get(name=role)])
         rows = [(CUSTOMER[0], "customer")] + [(email, role) for email, _, role in STAFF]
-        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
         for email, what in rows:
             self.stdout.write(f"  {email:<32} {what}")
 
