@@ -1,0 +1,316 @@
+"""The store's payment rules, driven with gateway answers as the gateway sends them (no network:
+the contract tests in test_contract*.py run the same paths against the real sandbox process)."""
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+
+import pytest
+from django.core import mail
+from django.test import override_settings
+
+from orders.models import (
+    AttemptStatus,
+    Fulfilment,
+    LicenceKey,
+    LicenceKeyStatus,
+    OrderEvent,
+    OrderStatus,
+    WebhookEvent,
+)
+from orders.services.fulfilment import fulfil_order
+from orders.services.payments import (
+    WebhookOutcome,
+    apply_payment_status,
+    handle_return,
+    handle_webhook,
+)
+from tests.factories import (
+    LicenceKeyFactory,
+    OrderFactory,
+    OrderLineFactory,
+    PaymentAttemptFactory,
+    ProductFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+STATUS_CATEGORY = {
+    "CAPTURED": "COMPLETED",
+    "REJECTED": "UNSUCCESSFUL",
+    "PENDING_APPROVAL": "PENDING_MERCHANT",
+    "CREATED": "CREATED",
+    "REFUNDED": "REFUNDED",
+}
+
+
+def payment(attempt, status="CAPTURED", *, amount=None, currency=None, payment_id=None) -> dict:
+    return {
+        "id": payment_id or f"{uuid.uuid4().int % 10**10:010d}_1",
+        "status": status,
+        "statusOutput": {"statusCategory": STATUS_CATEGORY[status], "statusCode": 9},
+        "paymentOutput": {
+            "amountOfMoney": {
+                "amount": attempt.amount_sen if amount is None else amount,
+                "currencyCode": currency or attempt.currency,
+            },
+            "references": {"merchantReference": attempt.merchant_reference},
+        },
+    }
+
+
+def event(attempt, status="CAPTURED", **kwargs) -> dict:
+    return {
+        "apiVersion": "v1",
+        "id": str(uuid.uuid4()),
+        "created": "2026-11-24T10:00:00.000+0800",
+        "merchantId": "ipmart-sandbox",
+        "type": f"payment.{status.lower()}",
+        "payment": payment(attempt, status, **kwargs),
+    }
+
+
+@pytest.fixture
+def licence_order():
+    """An order awaiting payment for one licence whose key is reserved for it."""
+    product = ProductFactory(licence=True, price_sen=10000)
+    order = OrderFactory(subtotal_sen=10000, tax_sen=800)
+    line = OrderLineFactory(order=order, product=product)
+    LicenceKeyFactory(
+        product=product, key="AAAAA-BBBBB-CCCCC", status=LicenceKeyStatus.RESERVED, order_line=line
+    )
+    attempt = PaymentAttemptFactory(order=order, hosted_checkout_id="hc-1", returnmac="mac-1")
+    return order, attempt
+
+
+def _snapshot(order):
+    order.refresh_from_db()
+    return (
+        order.status,
+        list(order.attempts.values_list("status", flat=True)),
+        list(LicenceKey.objects.filter(order_line__order=order).values_list("status", flat=True)),
+        Fulfilment.objects.filter(order=order).count(),
+    )
+
+
+def test_a_captured_payment_pays_fulfils_once_and_emails_the_key(
+    licence_order, django_capture_on_commit_callbacks
+):
+    order, attempt = licence_order
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = handle_webhook(event(attempt), key_id="k")
+    # then
+    assert outcome == WebhookOutcome.APPLIED
+    assert _snapshot(order) == (
+        OrderStatus.FULFILLED,
+        [AttemptStatus.PAID],
+        [LicenceKeyStatus.ISSUED],
+        1,
+    )
+    assert order.paid_at is not None
+    assert len(mail.outbox) == 1
+    assert "AAAAA-BBBBB-CCCCC" in mail.outbox[0].body
+    assert mail.outbox[0].to == [order.email]
+    # and fulfilling again does nothing
+    assert fulfil_order(order) is False
+    assert Fulfilment.objects.filter(order=order).count() == 1
+
+
+def test_the_same_event_twice_is_applied_once(licence_order, django_capture_on_commit_callbacks):
+    order, attempt = licence_order
+    captured = event(attempt)
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_webhook(captured, key_id="k")
+    before = _snapshot(order)
+    events_before = OrderEvent.objects.filter(order=order).count()
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = handle_webhook(captured, key_id="k")
+    # then
+    assert outcome == WebhookOutcome.DUPLICATE
+    assert _snapshot(order) == before
+    assert OrderEvent.objects.filter(order=order).count() == events_before
+    assert WebhookEvent.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_states_only_move_forward_a_late_pending_does_not_unpay(
+    licence_order, django_capture_on_commit_callbacks
+):
+    order, attempt = licence_order
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_webhook(event(attempt, "CAPTURED"), key_id="k")
+    before = _snapshot(order)
+    # when older news arrives later
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_webhook(event(attempt, "PENDING_APPROVAL"), key_id="k")
+        handle_webhook(event(attempt, "REJECTED"), key_id="k")
+    # then
+    assert _snapshot(order) == before
+
+
+def test_a_decline_then_a_successful_payment_in_the_same_checkout_ends_paid(
+    licence_order, django_capture_on_commit_callbacks
+):
+    order, attempt = licence_order
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_webhook(event(attempt, "REJECTED", payment_id="0000000001_1"), key_id="k")
+    assert _snapshot(order)[:2] == (OrderStatus.PENDING_PAYMENT, [AttemptStatus.FAILED])
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_webhook(event(attempt, "CAPTURED", payment_id="0000000001_2"), key_id="k")
+    # then
+    assert _snapshot(order) == (
+        OrderStatus.FULFILLED,
+        [AttemptStatus.PAID],
+        [LicenceKeyStatus.ISSUED],
+        1,
+    )
+
+
+@pytest.mark.parametrize(
+    "mismatch", [{"amount": 10801}, {"currency": "USD"}], ids=["amount+1", "currency"]
+)
+def test_an_amount_or_currency_mismatch_goes_to_review_and_fulfils_nothing(
+    licence_order, mismatch, django_capture_on_commit_callbacks
+):
+    order, attempt = licence_order
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_webhook(event(attempt, "CAPTURED", **mismatch), key_id="k")
+    # then
+    assert _snapshot(order) == (
+        OrderStatus.NEEDS_REVIEW,
+        [AttemptStatus.NEEDS_REVIEW],
+        [LicenceKeyStatus.RESERVED],
+        0,
+    )
+    assert mail.outbox == []
+    assert OrderEvent.objects.filter(order=order, kind="needs_review").count() == 1
+
+
+def test_a_payment_captured_after_the_order_expired_goes_to_review(
+    licence_order, django_capture_on_commit_callbacks
+):
+    order, attempt = licence_order
+    order.status = OrderStatus.EXPIRED
+    order.save()
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment_status(attempt, payment=payment(attempt), source="test")
+    # then
+    assert _snapshot(order)[0] == OrderStatus.NEEDS_REVIEW
+    assert Fulfilment.objects.filter(order=order).count() == 0
+
+
+def test_an_event_for_an_unknown_payment_is_acknowledged_and_changes_nothing(licence_order):
+    order, attempt = licence_order
+    foreign = event(attempt)
+    foreign["payment"]["paymentOutput"]["references"]["merchantReference"] = "SOMEONE-ELSE-1"
+    before = _snapshot(order)
+    # when
+    outcome = handle_webhook(foreign, key_id="k")
+    # then
+    assert outcome == WebhookOutcome.UNKNOWN_REFERENCE
+    assert _snapshot(order) == before
+
+
+@pytest.mark.parametrize(
+    "checkout_id, mac",
+    [("hc-1", "wrong"), ("hc-1", ""), ("", "mac-1"), ("hc-other", "mac-1")],
+    ids=["wrong MAC", "missing MAC", "missing checkout", "other checkout"],
+)
+def test_a_forged_return_is_refused_before_asking_the_gateway(licence_order, checkout_id, mac):
+    order, attempt = licence_order
+    before = _snapshot(order)
+    # when (the gateway is not reachable in this test: asking it would raise)
+    with override_settings(GATEWAY_ENDPOINT="http://127.0.0.1:1"):
+        result = handle_return(hosted_checkout_id=checkout_id, returnmac=mac)
+    # then
+    assert result is None
+    assert _snapshot(order) == before
+
+
+# --- the webhook endpoint: signature on the raw body, through the SDK's helper
+
+
+def _signed(body: bytes, *, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def _post(client, body: bytes, *, signature: str | None, key_id: str | None):
+    headers = {}
+    if signature is not None:
+        headers["HTTP_X_GCS_SIGNATURE"] = signature
+    if key_id is not None:
+        headers["HTTP_X_GCS_KEYID"] = key_id
+    return client.post("/payments/webhook/", body, content_type="application/json", **headers)
+
+
+def test_a_correctly_signed_webhook_is_applied(
+    client, settings, licence_order, django_capture_on_commit_callbacks
+):
+    order, attempt = licence_order
+    body = json.dumps(event(attempt)).encode()
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(
+            client,
+            body,
+            signature=_signed(body, secret=settings.GATEWAY_WEBHOOK_SECRET),
+            key_id=settings.GATEWAY_WEBHOOK_KEY_ID,
+        )
+    # then
+    assert (response.status_code, response.content) == (200, b"applied")
+    assert _snapshot(order)[0] == OrderStatus.FULFILLED
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "tampered body",
+        "bad signature",
+        "missing signature",
+        "missing key id",
+        "unknown key",
+        "wrong apiVersion",
+        "not JSON",
+    ],
+)
+def test_a_webhook_not_provably_from_the_gateway_is_refused_and_changes_nothing(
+    client, settings, licence_order, case
+):
+    order, attempt = licence_order
+    payload = event(attempt)
+    if case == "wrong apiVersion":
+        payload["apiVersion"] = "v2"
+    body = json.dumps(payload).encode() if case != "not JSON" else b"{not json"
+    secret, key_id = settings.GATEWAY_WEBHOOK_SECRET, settings.GATEWAY_WEBHOOK_KEY_ID
+    signature = _signed(body, secret=secret)
+    if case == "tampered body":
+        body = body.replace(b'"CAPTURED"', b'"CAPTURED" ', 1)
+    if case == "bad signature":
+        signature = _signed(body, secret="not-the-secret")
+    if case == "missing signature":
+        signature = None
+    if case == "missing key id":
+        key_id = None
+    if case == "unknown key":
+        key_id = "someone-elses-key"
+    before = _snapshot(order)
+    # when
+    response = _post(client, body, signature=signature, key_id=key_id)
+    # then
+    assert response.status_code == 400
+    assert _snapshot(order) == before
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_the_webhook_endpoint_answers_the_gateways_verification_challenge(client):
+    response = client.get("/payments/webhook/", HTTP_X_GCS_WEBHOOKS_ENDPOINT_VERIFICATION="abc123")
+    assert (response.status_code, response.content) == (200, b"abc123")
+    assert client.get("/payments/webhook/").status_code == 400
+    assert client.put("/payments/webhook/").status_code == 405
