@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -62,6 +63,12 @@ def address_create(request):
     if request.method == "POST" and form.is_valid():
         add_address(request.user, data=form.cleaned_data)
         messages.success(request, _("The address was added."))
+        # Checkout sends customers here and expects them back.
+        next_url = request.GET.get("next", "")
+        if url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(next_url)
         return redirect("accounts:addresses")
     return render(request, "accounts/address_form.html", {"form": form, "creating": True})
 

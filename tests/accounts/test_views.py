@@ -478,3 +478,24 @@ def test_account_pages_make_the_same_queries_for_2_and_30_addresses(client, path
     # then the page costs the same, and the addresses are read in one query
     assert many_total == few_total
     assert (few_address, many_address) == (1, 1)
+
+
+def test_adding_an_address_from_checkout_returns_to_checkout_but_never_off_site(client):
+    # given
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    client.force_login(user)
+    data = {
+        "full_name": "A",
+        "line1": "1 Jalan",
+        "city": "KL",
+        "postcode": "50000",
+        "country": "MY",
+    }
+    # when / then: a local next is honoured
+    response = client.post("/account/addresses/new/?next=/checkout/", data)
+    assert (response.status_code, response["Location"]) == (302, "/checkout/")
+    # and another host is not
+    response = client.post("/account/addresses/new/?next=https://evil.example/", data)
+    assert (response.status_code, response["Location"]) == (302, "/account/addresses/")
