@@ -182,3 +182,25 @@ def test_the_admin_login_cannot_be_used_to_bypass_the_rate_limit(client):
     assert response.status_code == 302
     assert not is_logged_in(browser)
     assert User.objects.get(pk=staff.pk).last_login is None
+
+
+def test_failed_logins_are_counted_in_redis_where_every_worker_sees_them(
+    client, redis_url, settings
+):
+    """Each gunicorn worker is its own process: a counter in process memory would multiply the
+    limit by the number of workers. With Redis configured the counters are in Redis."""
+    import redis
+
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    user = UserFactory()
+    # when
+    for _ in range(3):
+        login(client, user.email, "wrong password")
+    # then another process's client (a fresh connection) finds the counter for this account
+    other_worker = redis.Redis.from_url(redis_url)
+    keys = [
+        k.decode()
+        for k in other_worker.scan_iter("*allauth:rl:allauth.account:login_failed:5/*/key:*")
+    ]
+    assert len(keys) == 1, keys
+    assert other_worker.ttl(keys[0]) > 0
