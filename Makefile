@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
+SANDBOX_PORT ?= 8001
 export DJANGO_SETTINGS_MODULE ?= ipmart.settings.local
 
 .PHONY: run test venv venv-test setup bench lint messages clean
@@ -28,10 +29,18 @@ setup: venv
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_catalogue
 
-## run: set everything up and serve the store on http://$(HOST):$(PORT)
+## run: set everything up and serve the store on http://$(HOST):$(PORT), with the payment
+## sandbox beside it on 127.0.0.1:$(SANDBOX_PORT) (both stop together)
+run: export GATEWAY_ENDPOINT ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: export GATEWAY_ALLOWED_REDIRECT_HOSTS ?= 127.0.0.1:$(SANDBOX_PORT)
+run: export GATEWAY_SANDBOX_WEBHOOK_URL ?= http://$(HOST):$(PORT)/payments/webhook/
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: setup
-	@echo "IPmart is starting on http://$(HOST):$(PORT)  (mail: http://$(HOST):$(PORT)/dev/mail/)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "IPmart is starting on http://$(HOST):$(PORT)  (mail: http://$(HOST):$(PORT)/dev/mail/;" \
+	  "payment sandbox: http://127.0.0.1:$(SANDBOX_PORT)/, test card 4111 1111 1111 1111)"
+	$(PY) manage.py payment_sandbox --port $(SANDBOX_PORT) & sandbox=$$!; \
+	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite (PostgreSQL/Redis/Chromium tests skip loudly without them)
 test: venv-test

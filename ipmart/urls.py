@@ -1,8 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from ipmart.core import devmail, health, views
 
@@ -11,7 +9,7 @@ admin.site.site_title = "IPmart admin"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("favicon.ico", RedirectView.as_view(url=static("img/logo.svg"), permanent=True)),
+    path("favicon.ico", views.favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("", include("orders.urls")),

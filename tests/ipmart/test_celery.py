@@ -34,7 +34,7 @@ def test_without_a_broker_url_tasks_run_eagerly(tmp_path):
     config = json.loads(result.stdout)
     assert config["eager"] is True
     assert config["accept"] == ["json"]
-    assert not config["broker"]
+    assert config["broker"] == "memory://"  # nothing to connect to
 
 
 def test_with_redis_tasks_go_through_the_broker(tmp_path):
