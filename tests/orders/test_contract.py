@@ -4,6 +4,7 @@ through the official SDK, for every failure case in DESIGN.md ("Payments").
 The sandbox posts its webhooks to a small forwarding proxy in front of the store, so a test can
 take the store's webhook endpoint "down" (the proxy answers 503) and bring it back."""
 
+import copy
 import http.client
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,8 +105,15 @@ def store_sandbox(webhook_proxy, django_db_blocker):
 @pytest.fixture
 def store(settings, live_server, store_sandbox, webhook_proxy):
     """The store under test, pointed at the sandbox; the proxy forwards webhooks to it."""
+    from ipmart.settings.base import gateway_form_action
+
     settings.GATEWAY_ENDPOINT = store_sandbox.url
     settings.GATEWAY_ALLOWED_REDIRECT_HOSTS = [f"127.0.0.1:{store_sandbox.port}"]
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"] = gateway_form_action(
+        settings.GATEWAY_ALLOWED_REDIRECT_HOSTS, allow_http=True
+    )
+    settings.CONTENT_SECURITY_POLICY = policy
     webhook_proxy.target = live_server.url + "/payments/webhook/"
     webhook_proxy.down = False
     return live_server
