@@ -14,6 +14,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
+# The store wired to a real payment sandbox process (contract and browser tests).
+from tests.store_gateway import store, store_sandbox, webhook_proxy  # noqa: E402,F401
+
 
 def services_required() -> bool:
     return os.environ.get("REQUIRE_SERVICES", "") not in {"", "0", "false", "no"}

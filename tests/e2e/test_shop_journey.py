@@ -10,7 +10,6 @@ from orders.models import LicenceKey, OrderStatus
 from tests.factories import AddressFactory, ProductFactory, UserFactory
 from tests.factories.accounts import PASSWORD
 from tests.orders.conftest import APPROVED, DECLINED, wait_until
-from tests.orders.test_contract import store, store_sandbox, webhook_proxy  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
