@@ -156,6 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
         logger.info("%s %s", self.address_string(), format % args)
 
     def _read_body(self) -> bytes | None:
+        """The request body, or None if it cannot be read safely (chunked, too large)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return None
         length = self.headers.get("Content-Length")
         if not length:
             return b""
@@ -214,7 +217,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._json(
                 413,
-                error_response(413, "REQUEST_NOT_VALID", "body too large or bad Content-Length"),
+                error_response(
+                    413, "REQUEST_NOT_VALID", "send a Content-Length of at most 1 MiB, not chunked"
+                ),
             )
             return
         path = urlsplit(self.path).path
@@ -225,6 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._control(path, body)
             else:
                 self._page(path, body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away; nobody to answer
         except Exception:  # answer 500 rather than drop the connection
             logger.exception("sandbox error on %s %s", self.command, path)
             self.close_connection = True

@@ -13,26 +13,29 @@ from tests.factories import LicenceKeyFactory, OrderFactory, OrderLineFactory, P
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
 
+def _forget_broker_connections() -> None:
+    """Celery keeps a producer pool for the broker URL it first published to; an earlier test
+    may have pointed the app elsewhere, so drop it (what Celery itself does after a fork)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def worker(redis_url):
     from celery.contrib.testing.worker import start_worker
 
-    previous = dict(app.conf)
-    app.conf.update(
-        broker_url=redis_url,
-        result_backend=redis_url,
-        task_always_eager=False,
-        broker_connection_retry_on_startup=True,
-    )
+    keys = ["broker_url", "result_backend", "task_always_eager"]
+    previous = {key: app.conf[key] for key in keys}
+    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
+    _forget_broker_connections()
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
             yield app
     finally:
-        app.conf.update(
-            broker_url=previous["broker_url"],
-            result_backend=previous["result_backend"],
-            task_always_eager=previous["task_always_eager"],
-        )
+        app.conf.update(**previous)
+        _forget_broker_connections()
 
 
 def test_a_worker_fulfils_a_paid_order_once_even_if_the_task_runs_twice(worker):
