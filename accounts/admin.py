@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from ipmart.core.admin_mixins import ReadOnlyStackedInline
 from ipmart.core.http import client_ip
 from privacy.models import AccessAction
 from privacy.services import log_access
@@ -10,33 +11,13 @@ from privacy.services import log_access
 from .models import Address, User
 
 
-class AddressInline(admin.StackedInline):
+class AddressInline(ReadOnlyStackedInline):
     """Read-only: customers keep their own address book (through accounts.services, which
     keeps one default of each kind); staff only look."""
 
     model = Address
-    extra = 0
-    can_delete = False
-    fields = [
-        "label",
-        "full_name",
-        "line1",
-        "line2",
-        "city",
-        "state",
-        "postcode",
-        "country",
-        "phone",
-        "is_default_billing",
-        "is_default_shipping",
-    ]
+    fields = [*Address.ENTRY_FIELDS, *Address.DEFAULT_FIELDS]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class UserCreationForm(AdminUserCreationForm):

@@ -57,19 +57,7 @@ class ProfileForm(forms.ModelForm):
 class AddressForm(forms.ModelForm):
     class Meta:
         model = Address
-        fields = [
-            "label",
-            "full_name",
-            "line1",
-            "line2",
-            "city",
-            "state",
-            "postcode",
-            "country",
-            "phone",
-            "is_default_billing",
-            "is_default_shipping",
-        ]
+        fields = [*Address.ENTRY_FIELDS, *Address.DEFAULT_FIELDS]
         widgets = {
             "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
             "line1": forms.TextInput(attrs={"autocomplete": "address-line1"}),

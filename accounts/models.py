@@ -112,6 +112,20 @@ class Address(models.Model):
 
     objects = AddressQuerySet.as_manager()
 
+    # What the customer types; the two defaults are managed by accounts.services.
+    ENTRY_FIELDS = (
+        "label",
+        "full_name",
+        "line1",
+        "line2",
+        "city",
+        "state",
+        "postcode",
+        "country",
+        "phone",
+    )
+    DEFAULT_FIELDS = ("is_default_billing", "is_default_shipping")
+
     class Meta:
         ordering = ["-is_default_shipping", "-is_default_billing", "id"]
         verbose_name = _("address")

@@ -4,17 +4,7 @@ from django.db import transaction
 
 from .models import Address, User
 
-ADDRESS_FIELDS = (
-    "label",
-    "full_name",
-    "line1",
-    "line2",
-    "city",
-    "state",
-    "postcode",
-    "country",
-    "phone",
-)
+ADDRESS_FIELDS = Address.ENTRY_FIELDS
 
 
 def update_profile(user: User, *, full_name: str, phone: str, preferred_language: str) -> User:

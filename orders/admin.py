@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyTabularInline
 from ipmart.core.http import client_ip
 from privacy.models import AccessAction
 from privacy.services import log_access
@@ -29,16 +30,6 @@ from .money import format_myr
 from .services.catalogue import KeyImportError, import_licence_keys, save_category, save_product
 from .services.errors import ShopError
 from .services.fulfilment import mark_shipped, refund_order
-
-
-class NoDeleteMixin:
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 @admin.register(Category)
@@ -149,18 +140,7 @@ class LicenceKeyAdmin(NoDeleteMixin, admin.ModelAdmin):
         return False  # keys arrive through the CSV import on the product
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class OrderLineInline(ReadOnlyInline):
+class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
     fields = [
         "product_name",
@@ -174,13 +154,13 @@ class OrderLineInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class OrderEventInline(ReadOnlyInline):
+class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
     fields = ["at", "kind", "message", "actor"]
     readonly_fields = fields
 
 
-class PaymentAttemptInline(ReadOnlyInline):
+class PaymentAttemptInline(ReadOnlyTabularInline):
     model = PaymentAttempt
     fields = [
         "merchant_reference",
@@ -194,13 +174,13 @@ class PaymentAttemptInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class ShipmentInline(ReadOnlyInline):
+class ShipmentInline(ReadOnlyTabularInline):
     model = Shipment
     fields = ["carrier", "tracking_number", "shipped_at", "shipped_by"]
     readonly_fields = fields
 
 
-class RefundInline(ReadOnlyInline):
+class RefundInline(ReadOnlyTabularInline):
     model = Refund
     fields = ["amount_sen", "status", "gateway_status", "reason", "created_at", "created_by"]
     readonly_fields = fields

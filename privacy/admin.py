@@ -1,12 +1,14 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from ipmart.core.admin_mixins import NoDeleteMixin
+
 from .models import AccessLog, Disclosure, PolicyVersion
 from .services import PolicyError, publish_policy
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["version", "effective_date", "published_at", "short_hash"]
     list_filter = ["published_at"]
     search_fields = ["version"]
@@ -26,14 +28,6 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         if obj is not None and obj.is_published:
             return False  # published text never changes: the page is view-only
         return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.action(description=_("Publish the selected drafts"), permissions=["change"])
     def publish(self, request, queryset):

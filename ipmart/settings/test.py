@@ -1,6 +1,9 @@
 """Test settings: PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (CI sets both),
 SQLite and an in-process cache otherwise."""
 
+import os
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import REDIS_URL
 
@@ -20,3 +23,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+if DATABASES["default"].get("ENGINE") == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not shared-cache memory: the live server's threads (a webhook racing the
+    # customer's return) then wait for SQLite's write lock instead of failing at once.
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"ipmart-test-{os.getpid()}.sqlite3")
+    }
