@@ -27,7 +27,13 @@ from .models import (
     TaxRate,
 )
 from .money import format_myr
-from .services.catalogue import KeyImportError, import_licence_keys, save_category, save_product
+from .services.catalogue import (
+    KeyImportError,
+    import_licence_keys,
+    save_category,
+    save_product,
+    save_tax_rate,
+)
 from .services.errors import ShopError
 from .services.fulfilment import mark_shipped, refund_order
 
@@ -119,6 +125,9 @@ class ProductAdmin(NoDeleteMixin, admin.ModelAdmin):
 @admin.register(TaxRate)
 class TaxRateAdmin(NoDeleteMixin, admin.ModelAdmin):
     list_display = ["kind", "name", "rate_percent"]
+
+    def save_model(self, request, obj, form, change):
+        save_tax_rate(obj, acting_user=request.user)
 
     def has_add_permission(self, request) -> bool:
         return False

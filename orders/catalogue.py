@@ -3,6 +3,9 @@ number; anything that changes what a listing shows (a product saved, stock or ke
 released or imported) bumps it after commit, so a cached page never shows a stale price or
 availability for longer than the commit takes."""
 
+import time
+from collections import OrderedDict
+
 from django.core.cache import cache
 from django.db import transaction
 
@@ -12,18 +15,56 @@ VERSION_KEY = "orders:catalogue-version"
 def catalogue_version() -> int:
     version = cache.get(VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, 1, timeout=None)
-        version = cache.get(VERSION_KEY, 1)
+        # Start from the clock, not 1: after the shared cache is flushed, a new version must
+        # never equal one whose fragments a process still holds in memory.
+        cache.add(VERSION_KEY, time.time_ns() // 1000, timeout=None)
+        version = cache.get(VERSION_KEY)
     return version
 
 
 def _bump() -> None:
     try:
         cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 2, timeout=None)
+    except ValueError:  # evicted meanwhile: start again from the clock
+        cache.add(VERSION_KEY, time.time_ns() // 1000, timeout=None)
 
 
 def bump_catalogue_version() -> None:
     """Invalidate cached listings once the current transaction commits."""
     transaction.on_commit(_bump)
+
+
+def tax_rates() -> dict:
+    """{product kind: rate %} for showing cart totals, cached per catalogue version (a rate
+    changed in admin bumps it). Placing an order reads the table itself."""
+    from .models import TaxRate
+
+    key = f"orders:tax-rates:{catalogue_version()}"
+    rates = cache.get(key)
+    if rates is None:
+        rates = {rate.kind: rate.rate_percent for rate in TaxRate.objects.all()}
+        cache.set(key, rates, timeout=3600)
+    return rates
+
+
+_local_fragments: OrderedDict[str, object] = OrderedDict()
+LOCAL_FRAGMENTS = 256
+FRAGMENT_SECONDS = 600
+
+
+def cached_fragment(key: str, build):
+    """A rendered listing fragment: from this process's memory, else the shared cache, else
+    `build()`. `key` must contain the catalogue version, which is read from the shared cache
+    on every request, so no level can serve a fragment older than the last bump."""
+    value = _local_fragments.get(key)
+    if value is not None:
+        _local_fragments.move_to_end(key)
+        return value
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, FRAGMENT_SECONDS)
+    _local_fragments[key] = value
+    if len(_local_fragments) > LOCAL_FRAGMENTS:
+        _local_fragments.popitem(last=False)
+    return value

@@ -2,11 +2,13 @@
 
 Money is integer sen (1/100 MYR) everywhere; `orders.money` formats it."""
 
+import functools
 import secrets
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -201,6 +203,12 @@ def new_order_number() -> str:
     return f"IPM-{body[:4]}-{body[4:]}"
 
 
+@functools.cache
+def _order_url_prefix() -> str:
+    # reverse() once per process: order lists link every row, and reverse() costs per call.
+    return reverse("orders:detail", args=["X"])[: -len("X/")]
+
+
 class OrderQuerySet(models.QuerySet):
     def for_customer(self, user):
         return self.filter(user=user)
@@ -242,6 +250,9 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def get_absolute_url(self) -> str:
+        return _order_url_prefix() + self.number + "/"
 
     @property
     def needs_shipping(self) -> bool:

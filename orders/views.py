@@ -4,7 +4,6 @@ import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
@@ -17,10 +16,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Address
 
-from .catalogue import catalogue_version
+from .catalogue import cached_fragment, catalogue_version, tax_rates
 from .forms import AddToCartForm, CheckoutForm, QuantityForm, ShopFilterForm
 from .models import Category, Order, Product
-from .selectors import get_cart, get_order_for_customer
+from .selectors import get_cart, get_cart_lines, get_order_for_customer
 from .services.availability import available_units
 from .services.cart import add_to_cart, remove_from_cart, set_cart_quantity
 from .services.checkout import cancel_order, place_order
@@ -28,7 +27,6 @@ from .services.errors import ShopError
 from .services.payments import start_payment
 
 PAGE_SIZE = 24
-FRAGMENT_SECONDS = 600
 
 
 def _cache_key(*parts) -> str:
@@ -45,43 +43,38 @@ def shop(request):
         q, category = form.cleaned_data["q"].strip(), form.cleaned_data["category"]
     page_number = request.GET.get("page", "1")
     key = _cache_key("shop", catalogue_version(), get_language(), q, category, page_number)
-    grid = cache.get(key)
-    if grid is None:
+
+    def build() -> str:
         products = Product.objects.for_listing().with_key_counts().order_by("name", "id")
         if category:
             products = products.filter(category__slug=category)
         if q:
             products = products.filter(Q(name__icontains=q) | Q(summary__icontains=q))
         page = Paginator(products, PAGE_SIZE).get_page(page_number)
-        grid = render_to_string(
-            "orders/_product_grid.html",
-            {
-                "page": page,
-                "q": q,
-                "category": category,
-                "categories": list(Category.objects.all()),
-                "request": request,
-            },
-        )
-        cache.set(key, grid, FRAGMENT_SECONDS)
+        context = {
+            "page": page,
+            "q": q,
+            "category": category,
+            "categories": list(Category.objects.all()),
+        }
+        return render_to_string("orders/_product_grid.html", context)
+
+    grid = cached_fragment(key, build)
     return render(request, "orders/shop.html", {"grid": mark_safe(grid), "form": form})  # noqa: S308
 
 
 def product_detail(request, slug: str):
-    key = _cache_key("product", catalogue_version(), get_language(), slug)
-    cached = cache.get(key)
-    if cached is None:
+    def build() -> dict:
         product = get_object_or_404(Product.objects.for_listing(), slug=slug)
         available = available_units([product])[product.pk]
-        cached = {
-            "id": product.pk,
-            "name": product.name,
-            "available": available,
-            "html": render_to_string(
-                "orders/_product_detail.html", {"product": product, "available": available}
-            ),
-        }
-        cache.set(key, cached, FRAGMENT_SECONDS)
+        html = render_to_string(
+            "orders/_product_detail.html", {"product": product, "available": available}
+        )
+        return {"id": product.pk, "name": product.name, "available": available, "html": html}
+
+    cached = cached_fragment(
+        _cache_key("product", catalogue_version(), get_language(), slug), build
+    )
     return render(
         request,
         "orders/product.html",
@@ -143,12 +136,10 @@ def cart_remove(request, product_id: int):
     return redirect("orders:cart")
 
 
-def _cart_summary(cart):
-    from .models import TaxRate
+def _cart_summary(lines):
     from .money import tax_sen
 
-    lines = list(cart.lines.select_related("product").order_by("id")) if cart else []
-    rates = {rate.kind: rate.rate_percent for rate in TaxRate.objects.all()} if lines else {}
+    rates = tax_rates() if lines else {}
     available = available_units([line.product for line in lines]) if lines else {}
     rows, subtotal, tax = [], 0, 0
     for line in lines:
@@ -175,14 +166,13 @@ def _cart_summary(cart):
 
 
 def cart_view(request):
-    cart = get_cart(request)
-    return render(request, "orders/cart.html", {"summary": _cart_summary(cart)})
+    return render(request, "orders/cart.html", {"summary": _cart_summary(get_cart_lines(request))})
 
 
 @login_required
 def checkout(request):
     cart = get_cart(request)
-    summary = _cart_summary(cart)
+    summary = _cart_summary(get_cart_lines(request))
     if not summary["rows"]:
         messages.info(request, _("Your cart is empty."))
         return redirect("orders:cart")

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from orders.catalogue import bump_catalogue_version
-from orders.models import Category, LicenceKey, Product, ProductKind
+from orders.models import Category, LicenceKey, Product, ProductKind, TaxRate
 
 from .errors import ShopError
 
@@ -34,6 +34,14 @@ def save_category(category: Category, *, acting_user: AbstractBaseUser | None) -
     category.save()
     bump_catalogue_version()
     return category
+
+
+@transaction.atomic
+def save_tax_rate(rate: TaxRate, *, acting_user: AbstractBaseUser | None) -> TaxRate:
+    """Change a tax rate from admin; carts show it after commit, new orders use it at once."""
+    rate.save()
+    bump_catalogue_version()
+    return rate
 
 
 def _read_keys(data: bytes) -> list[str]:

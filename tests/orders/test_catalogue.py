@@ -197,3 +197,21 @@ def test_a_category_renamed_in_admin_shows_on_the_next_shop_page(
     html = client.get("/shop/").content.decode()
     assert ">Safety and security</a>" in html
     assert ">Security</a>" not in html
+
+
+def test_a_flushed_shared_cache_never_brings_back_an_old_catalogue_version():
+    """Processes keep rendered fragments in memory under the version: a version that restarted
+    from the same number after a flush would serve them stale."""
+    from django.core.cache import cache
+
+    from orders.catalogue import _bump, catalogue_version
+
+    # given a version, bumped once
+    first = catalogue_version()
+    _bump()
+    bumped = catalogue_version()
+    # when the shared cache is flushed
+    cache.clear()
+    # then the next version is new
+    assert bumped == first + 1
+    assert catalogue_version() not in {first, bumped}
