@@ -39,12 +39,22 @@ def tax_rates() -> dict:
     changed in admin bumps it). Placing an order reads the table itself."""
     from .models import TaxRate
 
-    key = f"orders:tax-rates:{catalogue_version()}"
-    rates = cache.get(key)
-    if rates is None:
-        rates = {rate.kind: rate.rate_percent for rate in TaxRate.objects.all()}
-        cache.set(key, rates, timeout=3600)
-    return rates
+    return cached_fragment(
+        f"orders:tax-rates:{catalogue_version()}",
+        lambda: {rate.kind: rate.rate_percent for rate in TaxRate.objects.all()},
+    )
+
+
+def displayed_availability(products: list) -> dict[int, int]:
+    """Units left of each product, for showing a cart: cached per catalogue version, which every
+    reservation, release and key import bumps. Adding to the cart and placing an order check
+    the database itself."""
+    from .services.availability import available_units
+
+    ids = ",".join(str(pk) for pk in sorted(p.pk for p in products))
+    return cached_fragment(
+        f"orders:availability:{catalogue_version()}:{ids}", lambda: available_units(products)
+    )
 
 
 _local_fragments: OrderedDict[str, object] = OrderedDict()

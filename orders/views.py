@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Address
 
-from .catalogue import cached_fragment, catalogue_version, tax_rates
+from .catalogue import cached_fragment, catalogue_version, displayed_availability, tax_rates
 from .forms import AddToCartForm, CheckoutForm, QuantityForm, ShopFilterForm
 from .models import Category, Order, Product
 from .selectors import get_cart, get_cart_lines, get_order_for_customer
@@ -140,7 +140,7 @@ def _cart_summary(lines):
     from .money import tax_sen
 
     rates = tax_rates() if lines else {}
-    available = available_units([line.product for line in lines]) if lines else {}
+    available = displayed_availability([line.product for line in lines]) if lines else {}
     rows, subtotal, tax = [], 0, 0
     for line in lines:
         amount = line.product.price_sen * line.quantity
