@@ -555,3 +555,22 @@ def test_the_order_page_shows_no_key_while_all_are_reserved(client):
     assert "RESERVED-KEY-0002" not in response.content.decode()
     assert 'class="licence-key"' not in response.content.decode()
     assert Product.objects.count() == 1
+
+
+def test_the_order_list_pages_by_twenty_without_counting(client):
+    from orders.models import Order
+    from tests.factories import CustomerFactory, OrderFactory
+
+    # given 25 orders
+    customer = CustomerFactory()
+    for _ in range(25):
+        OrderFactory(user=customer)
+    client.force_login(customer)
+    # when / then
+    first = client.get("/orders/").content.decode()
+    second = client.get("/orders/?page=2").content.decode()
+    assert first.count('href="/orders/IPM-') == 20 and '?page=2">Next' in first
+    assert second.count('href="/orders/IPM-') == 5 and '?page=1">Previous' in second
+    assert "Next" not in second
+    assert client.get("/orders/?page=abc").content.decode().count('href="/orders/IPM-') == 20
+    assert Order.objects.count() == 25
