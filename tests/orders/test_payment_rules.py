@@ -314,3 +314,72 @@ def test_the_webhook_endpoint_answers_the_gateways_verification_challenge(client
     assert (response.status_code, response.content) == (200, b"abc123")
     assert client.get("/payments/webhook/").status_code == 400
     assert client.put("/payments/webhook/").status_code == 405
+
+
+# --- who may start a payment ----------------------------------------------------------------
+
+
+def test_only_the_owner_can_start_paying_an_order(client, licence_order):
+    """Anonymous: login; another customer and staff: 404. Nothing reaches the gateway (it is
+    not reachable in this test), and no attempt is created."""
+    from tests.factories import StaffFactory, UserFactory
+
+    order, _attempt = licence_order
+    url = f"/orders/{order.number}/pay/"
+    # anonymous
+    response = client.post(url)
+    assert (response.status_code, response["Location"]) == (302, f"/accounts/login/?next={url}")
+    # another customer, and a store manager who is not the owner
+    for person in (UserFactory(), StaffFactory(role="store manager")):
+        client.force_login(person)
+        assert client.post(url).status_code == 404
+    # a GET never starts a payment
+    client.force_login(order.user)
+    assert client.get(url).status_code == 405
+    assert order.attempts.count() == 1
+
+
+# --- concurrent deliveries of one event, with the customer's return (PostgreSQL) ----------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_copies_of_a_webhook_fulfil_once(
+    postgres, django_capture_on_commit_callbacks
+):
+    import threading
+
+    from django.db import connection
+
+    product = ProductFactory(licence=True, price_sen=10000)
+    order = OrderFactory(subtotal_sen=10000, tax_sen=800)
+    line = OrderLineFactory(order=order, product=product)
+    LicenceKeyFactory(product=product, status=LicenceKeyStatus.RESERVED, order_line=line)
+    attempt = PaymentAttemptFactory(order=order, hosted_checkout_id="hc-race", returnmac="mac")
+    captured = event(attempt)
+    barrier = threading.Barrier(20)
+    outcomes, errors = [], []
+
+    def deliver():
+        try:
+            barrier.wait()
+            outcomes.append(handle_webhook(captured, key_id="k"))
+        except Exception as error:  # a failure must show, not vanish with the thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then one delivery applied it, the others were duplicates, and it was fulfilled once
+    assert errors == []
+    assert sorted(outcomes) == ["applied"] + ["duplicate"] * 19
+    assert _snapshot(order) == (
+        OrderStatus.FULFILLED,
+        [AttemptStatus.PAID],
+        [LicenceKeyStatus.ISSUED],
+        1,
+    )
+    assert len(mail.outbox) == 1
