@@ -1,5 +1,7 @@
 """State changes of the privacy app. Every path (view, admin, command, task) calls these."""
 
+import time
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
@@ -36,11 +38,22 @@ def get_current_policy() -> PolicyVersion | None:
     return policy
 
 
+_local_policy_id: tuple[float, int | None] = (0.0, None)
+LOCAL_POLICY_SECONDS = 5
+
+
 def get_current_policy_id() -> int | None:
+    """The id of the version in force, asked on every page a customer sees: held in this
+    process for a few seconds on top of the shared cache (a publication shows within them)."""
+    global _local_policy_id
+    fetched_at, policy_id = _local_policy_id
+    if policy_id is not None and time.monotonic() - fetched_at < LOCAL_POLICY_SECONDS:
+        return policy_id
     policy_id = cache.get(CURRENT_POLICY_CACHE_KEY)
     if policy_id is None:
         policy = get_current_policy()
         policy_id = policy.pk if policy else None
+    _local_policy_id = (time.monotonic(), policy_id)
     return policy_id
 
 
@@ -57,8 +70,15 @@ def publish_policy(policy: PolicyVersion, *, acting_user: AbstractBaseUser | Non
     policy.content_hash = policy.compute_hash()
     policy.published_at = timezone.now()
     policy.save(update_fields=["content_hash", "published_at"])
-    transaction.on_commit(lambda: cache.delete(CURRENT_POLICY_CACHE_KEY))
+    transaction.on_commit(forget_current_policy)
     return policy
+
+
+def forget_current_policy() -> None:
+    """Drop the cached id of the version in force (this process's and the shared one)."""
+    global _local_policy_id
+    _local_policy_id = (0.0, None)
+    cache.delete(CURRENT_POLICY_CACHE_KEY)
 
 
 def accept_policy(

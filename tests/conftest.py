@@ -34,9 +34,13 @@ def _clear_cache():
     """Rate-limit counters and the cached policy id must not leak between tests."""
     from django.core.cache import cache
 
+    from privacy.services import forget_current_policy
+
     cache.clear()
+    forget_current_policy()
     yield
     cache.clear()
+    forget_current_policy()
 
 
 @pytest.fixture
