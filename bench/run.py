@@ -265,7 +265,7 @@ def main() -> int:
         ratio = rps / bare_rps
         verdict = "" if target is None else (" ok" if ratio >= target else " LOW")
         print(
-            f"{label:<12}{rps:>10.0f}{p99:>10.1f}{ratio:>8.2f}{(target or ''):>8}{small!s:>12}{large!s:>13}{verdict}"
+            f"{label:<12}{rps:>10.0f}{p99:>10.1f}{ratio:>8.3f}{(target or ''):>8}{small!s:>12}{large!s:>13}{verdict}"
         )
     print(
         "(queries: anonymous pages with an empty cache, a customer's pages on a warm session;"
