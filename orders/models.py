@@ -226,6 +226,7 @@ class Order(models.Model):
         max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT
     )
     billing_address = models.TextField(_("billing address"))
+    billing_country = models.CharField(_("billing country (ISO code)"), max_length=2, default="MY")
     shipping_address = models.TextField(_("shipping address"), blank=True)
     subtotal_sen = models.PositiveIntegerField()
     tax_sen = models.PositiveIntegerField()

@@ -152,6 +152,7 @@ def place_order(
         user=user,
         email=user.email,
         billing_address=_address_text(billing_address),
+        billing_country=billing_address.country.code,
         shipping_address=_address_text(shipping_address) if needs_shipping else "",
         placed_at=now,
         reserved_until=now + datetime.timedelta(minutes=settings.ORDER_RESERVATION_MINUTES),

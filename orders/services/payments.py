@@ -100,11 +100,10 @@ def start_payment(
     attempt, created = _prepare_attempt(order, acting_user=acting_user)
     if created:
         return attempt.redirect_url
-    billing_country = "MY"
     customer = {
         "merchantCustomerId": str(order.user_id),
         "contactDetails": {"emailAddress": order.email},
-        "billingAddress": {"countryCode": billing_country},
+        "billingAddress": {"countryCode": order.billing_country},
         "locale": locale,
     }
     try:
@@ -391,11 +390,11 @@ def reconcile_attempt(
     attempt = apply_payment_status(
         attempt, payment=payment, checkout_status=status.get("status"), source="reconciliation"
     )
+    # Still on the hosted page long after the customer left: the checkout is abandoned.
     if (
-        attempt.status in IN_FLIGHT_ATTEMPT_STATUSES
+        attempt.status == AttemptStatus.CREATED
         and status.get("status") == "IN_PROGRESS"
-        and (timezone.now() - attempt.created_at > abandon_after)
-        and attempt.status == AttemptStatus.CREATED
+        and timezone.now() - attempt.created_at > abandon_after
     ):
         with transaction.atomic():
             lock_order(attempt.order)

@@ -433,3 +433,20 @@ def test_expire_with_a_payment_in_flight_changes_nothing(customer, address):
     assert order.stock_released is False
     assert (Product.objects.get(pk=physical.pk).stock, _key_states(licence)) == before
     assert before[0] == 3
+
+
+def test_the_order_keeps_the_billing_country_sent_to_the_gateway():
+    from orders.services.checkout import place_order
+    from tests.factories import AddressFactory, CustomerFactory, ProductFactory, cart_with
+
+    customer = CustomerFactory()
+    address = AddressFactory(user=customer, country="SG")
+    product = ProductFactory(licence=True, keys=1)
+    order = place_order(
+        customer,
+        cart=cart_with(customer, (product, 1)),
+        billing_address=address,
+        shipping_address=None,
+    )
+    assert order.billing_country == "SG"
+    assert "Singapore" in order.billing_address
