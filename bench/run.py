@@ -19,7 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipmart.settings.bench")
 sys.path.insert(0, str(ROOT))
 
 DURATION = os.environ.get("BENCH_SECONDS", "5")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 # As docker-compose.yml serves the store: threads overlap a request's database and Redis waits.
 THREADS = os.environ.get("BENCH_THREADS", "4")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "8")
@@ -238,7 +238,7 @@ def main() -> int:
                 ["-H", f"Cookie: {who}"] if who else []
             )
             subprocess.run(wrk_warm, capture_output=True, check=True)
-        # Two interleaved rounds, best of each: one noisy moment on a 2-core machine (wrk
+        # Interleaved rounds, best of each: one noisy moment on a 2-core machine (wrk
         # shares it with the server) should not decide a ratio.
         results: dict[str, tuple[float, float]] = {}
         for _round in range(ROUNDS):
