@@ -256,6 +256,12 @@ class Order(models.Model):
         return _order_url_prefix() + self.number + "/"
 
     @property
+    def status_label(self) -> str:
+        # What get_status_display() says, without rebuilding the choices dict per call (it
+        # showed in the order list's profile).
+        return OrderStatus(self.status).label
+
+    @property
     def needs_shipping(self) -> bool:
         return bool(self.shipping_address)
 
