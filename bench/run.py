@@ -168,6 +168,40 @@ def query_counts() -> list[tuple[str, int, int]]:
     return rows
 
 
+class _RollBack(Exception):
+    pass
+
+
+def place_order_queries(lines: int) -> int:
+    """Queries of placing one order of `lines` lines (licences and goods), rolled back."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import Address, User
+    from orders.models import Cart, CartLine, Product
+    from orders.services.checkout import place_order
+
+    count = 0
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(f"bench-order-{lines}@example.com", full_name="Bench")
+            address = Address.objects.create(
+                user=user, full_name="Bench", line1="1 Jalan", city="KL", postcode="50000"
+            )
+            cart = Cart.objects.create(user=user)
+            products = Product.objects.filter(slug__startswith="generated-").order_by("id")[:lines]
+            CartLine.objects.bulk_create(
+                [CartLine(cart=cart, product=p, quantity=1) for p in products]
+            )
+            with CaptureQueriesContext(connection) as queries:
+                place_order(user, cart=cart, billing_address=address, shipping_address=address)
+            count = len(queries)
+            raise _RollBack
+    except _RollBack:
+        pass
+    return count
+
+
 def wrk(url: str, cookie: str | None) -> tuple[float, float]:
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", url]
     if cookie:
@@ -251,6 +285,7 @@ def main() -> int:
         server.wait(timeout=10)
     bare_rps = results["bare view"][0]
     counts = {label: (small, large) for label, small, large in query_counts()}
+    order_queries = (place_order_queries(2), place_order_queries(15))  # both mix goods and licences
     print(
         f"\nmake bench: gunicorn 2 workers x {THREADS} threads, wrk {CONNECTIONS} connections x {DURATION}s, best of {ROUNDS}, loopback;"
         f" database {database}, cache {cache_backend}"
@@ -267,6 +302,10 @@ def main() -> int:
         print(
             f"{label:<12}{rps:>10.0f}{p99:>10.1f}{ratio:>8.3f}{(target or ''):>8}{small!s:>12}{large!s:>13}{verdict}"
         )
+    verdict = "ok" if max(order_queries) <= 25 and order_queries[0] == order_queries[1] else "HIGH"
+    print(
+        f"placing an order: {order_queries[0]} queries with 2 lines, {order_queries[1]} with 15 lines (target: at most 25, the same) {verdict}"
+    )
     print(
         "(queries: anonymous pages with an empty cache, a customer's pages on a warm session;"
         f" {SMALL} and {LARGE} orders for the customer; {LARGE}+ products in the catalogue)"
