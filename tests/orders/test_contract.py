@@ -131,12 +131,12 @@ def test_return_before_webhook_then_the_webhooks_change_nothing(customer, store_
     page = customer.start_payment()
     checkout_id = control(store_sandbox, page, webhook="drop")
     customer.come_back(page.pay(APPROVED))
-    assert paid_and_fulfilled_once(customer)
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
     # when the dropped events are delivered after all
     for event in store_sandbox.events(checkout_id):
         store_sandbox.control("POST", f"events/{event['id']}/redeliver")
     wait_until(lambda: WebhookEvent.objects.count() >= 2, what="redelivered webhooks")
-    assert paid_and_fulfilled_once(customer)
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
     assert one_email(customer)
 
 
@@ -159,7 +159,7 @@ def test_webhook_before_return_then_the_return_changes_nothing(customer):
     answer = page.pay(APPROVED)
     wait_until(lambda: paid_and_fulfilled_once(customer), what="paid by webhook")
     customer.come_back(answer)
-    assert paid_and_fulfilled_once(customer)
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
     assert one_email(customer)
 
 
@@ -179,7 +179,7 @@ def test_declined_payment_keeps_the_order_and_a_retry_succeeds(customer, store_s
     second = customer.start_payment()
     assert second.url != page.url
     customer.come_back(second.pay(APPROVED))
-    assert paid_and_fulfilled_once(customer)
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
     assert customer.attempts() == [AttemptStatus.FAILED, AttemptStatus.PAID]
 
 
@@ -260,7 +260,7 @@ def test_duplicate_and_reordered_webhooks_fulfil_once(customer, store_sandbox, f
         ),
         what="every delivery acknowledged",
     )
-    assert paid_and_fulfilled_once(customer)
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
     assert customer.attempts() == [AttemptStatus.PAID]
     assert one_email(customer)
 
@@ -326,7 +326,7 @@ def test_a_forged_return_is_refused_and_a_replayed_one_changes_nothing(customer)
     replay = customer.client.get(f"/payments/return/?{location.query}")
     assert replay.status_code == 302
     assert customer.order.events.count() == events
-    assert paid_and_fulfilled_once(customer)
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
 
 
 # --- 17–18. gateway 5xx on create, double click ---------------------------------------------------
@@ -352,7 +352,7 @@ def test_when_the_gateway_stays_down_the_order_is_kept_and_the_next_click_works(
     page = customer.start_payment()
     assert PaymentAttempt.objects.filter(order=customer.order).count() == 1
     customer.come_back(page.pay(APPROVED))
-    assert paid_and_fulfilled_once(customer)
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
 
 
 def test_a_double_click_on_pay_sends_the_customer_to_the_same_checkout(customer):
@@ -387,7 +387,7 @@ def test_a_store_manager_refunds_a_paid_order_through_the_gateway(customer, stor
 
     page = customer.start_payment()
     customer.come_back(page.pay(APPROVED))
-    assert paid_and_fulfilled_once(customer)
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
     manager = StaffFactory(role="store manager")
     # when
     refund = refund_order(customer.order, reason="customer changed their mind", acting_user=manager)
