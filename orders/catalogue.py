@@ -3,6 +3,7 @@ number; anything that changes what a listing shows (a product saved, stock or ke
 released or imported) bumps it after commit, so a cached page never shows a stale price or
 availability for longer than the commit takes."""
 
+import threading
 import time
 from collections import OrderedDict
 
@@ -58,6 +59,7 @@ def displayed_availability(products: list) -> dict[int, int]:
 
 
 _local_fragments: OrderedDict[str, object] = OrderedDict()
+_local_lock = threading.Lock()
 LOCAL_FRAGMENTS = 256
 FRAGMENT_SECONDS = 600
 
@@ -66,15 +68,17 @@ def cached_fragment(key: str, build):
     """A rendered listing fragment: from this process's memory, else the shared cache, else
     `build()`. `key` must contain the catalogue version, which is read from the shared cache
     on every request, so no level can serve a fragment older than the last bump."""
-    value = _local_fragments.get(key)
-    if value is not None:
-        _local_fragments.move_to_end(key)
-        return value
+    with _local_lock:  # gunicorn threads share the memo
+        value = _local_fragments.get(key)
+        if value is not None:
+            _local_fragments.move_to_end(key)
+            return value
     value = cache.get(key)
     if value is None:
         value = build()
         cache.set(key, value, FRAGMENT_SECONDS)
-    _local_fragments[key] = value
-    if len(_local_fragments) > LOCAL_FRAGMENTS:
-        _local_fragments.popitem(last=False)
+    with _local_lock:
+        _local_fragments[key] = value
+        while len(_local_fragments) > LOCAL_FRAGMENTS:
+            _local_fragments.popitem(last=False)
     return value
