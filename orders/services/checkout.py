@@ -20,7 +20,6 @@ from orders.models import (
     LicenceKey,
     LicenceKeyStatus,
     Order,
-    OrderEvent,
     OrderEventKind,
     OrderLine,
     OrderStatus,
@@ -31,6 +30,7 @@ from orders.models import (
 from orders.money import tax_sen
 
 from .errors import CheckoutError
+from .history import move_order, record_event
 
 
 def _address_text(address: Address) -> str:
@@ -200,7 +200,7 @@ def place_order(
             % {"names": ", ".join(short)}
         )
 
-    OrderEvent.objects.create(order=order, kind=OrderEventKind.PLACED, actor=user)
+    record_event(order, OrderEventKind.PLACED, actor=user)
     cart.lines.all().delete()
     bump_catalogue_version()
     return order
@@ -243,10 +243,8 @@ def cancel_order(order: Order, *, acting_user: AbstractBaseUser) -> Order:
         raise CheckoutError(
             _("A payment for this order is still being processed. Try again in a few minutes.")
         )
-    order.status = OrderStatus.CANCELLED
-    order.save(update_fields=["status"])
+    move_order(order, OrderStatus.CANCELLED, event=OrderEventKind.CANCELLED, actor=acting_user)
     _release(order)
-    OrderEvent.objects.create(order=order, kind=OrderEventKind.CANCELLED, actor=acting_user)
     return order
 
 
@@ -263,10 +261,11 @@ def expire_order(order: Order) -> bool:
         or has_payment_in_flight(order)
     ):
         return False
-    order.status = OrderStatus.EXPIRED
-    order.save(update_fields=["status"])
-    _release(order)
-    OrderEvent.objects.create(
-        order=order, kind=OrderEventKind.EXPIRED, message="Reservation time ended unpaid."
+    move_order(
+        order,
+        OrderStatus.EXPIRED,
+        event=OrderEventKind.EXPIRED,
+        message="Reservation time ended unpaid.",
     )
+    _release(order)
     return True

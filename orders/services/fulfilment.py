@@ -15,7 +15,6 @@ from orders.models import (
     LicenceKey,
     LicenceKeyStatus,
     Order,
-    OrderEvent,
     OrderEventKind,
     OrderStatus,
     PaymentAttempt,
@@ -27,6 +26,7 @@ from orders.models import (
 
 from .checkout import lock_order
 from .errors import ShopError
+from .history import move_order, record_event
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +47,8 @@ def fulfil_order(order: Order) -> bool:
         return False
     reasons = hold_reasons(order)
     if reasons:
-        order.status = OrderStatus.ON_HOLD
-        order.save(update_fields=["status"])
-        OrderEvent.objects.create(
-            order=order, kind=OrderEventKind.HELD, message="; ".join(reasons)[:300]
+        move_order(
+            order, OrderStatus.ON_HOLD, event=OrderEventKind.HELD, message="; ".join(reasons)
         )
         return False
     try:
@@ -62,15 +60,11 @@ def fulfil_order(order: Order) -> bool:
         order_line__order=order, status=LicenceKeyStatus.RESERVED
     ).update(status=LicenceKeyStatus.ISSUED, issued_at=timezone.now())
     needs_shipping = order.lines.filter(kind=ProductKind.PHYSICAL, shipped_at__isnull=True).exists()
-    if not needs_shipping:
-        order.status = OrderStatus.FULFILLED
-        order.save(update_fields=["status"])
-    OrderEvent.objects.create(
-        order=order,
-        kind=OrderEventKind.FULFILLED,
-        message=f"{issued} licence key(s) issued"
-        + ("; goods await shipping" if needs_shipping else ""),
-    )
+    message = f"{issued} licence key(s) issued"
+    if needs_shipping:
+        record_event(order, OrderEventKind.FULFILLED, message + "; goods await shipping")
+    else:
+        move_order(order, OrderStatus.FULFILLED, event=OrderEventKind.FULFILLED, message=message)
     _email_after_commit(order, "paid")
     return True
 
@@ -99,11 +93,10 @@ def mark_shipped(
         shipped_at=now,
         shipped_by=acting_user,
     )
-    order.status = OrderStatus.FULFILLED
-    order.save(update_fields=["status"])
-    OrderEvent.objects.create(
-        order=order,
-        kind=OrderEventKind.SHIPPED,
+    move_order(
+        order,
+        OrderStatus.FULFILLED,
+        event=OrderEventKind.SHIPPED,
         actor=acting_user,
         message=f"{shipment.carrier} {shipment.tracking_number}",
     )
@@ -166,14 +159,16 @@ def refund_order(order: Order, *, reason: str, acting_user: AbstractBaseUser) ->
         refund.status = RefundStatus.DONE
         refund.save(update_fields=["gateway_refund_id", "gateway_status", "status"])
         PaymentAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.REFUNDED)
+        message = f"{refund.amount_sen} sen refunded: {refund.reason}"
         if order.status != OrderStatus.REFUNDED:
-            order.status = OrderStatus.REFUNDED
-            order.save(update_fields=["status"])
-        OrderEvent.objects.create(
-            order=order,
-            kind=OrderEventKind.REFUNDED,
-            actor=acting_user,
-            message=f"{refund.amount_sen} sen refunded: {refund.reason}"[:300],
-        )
+            move_order(
+                order,
+                OrderStatus.REFUNDED,
+                event=OrderEventKind.REFUNDED,
+                message=message,
+                actor=acting_user,
+            )
+        else:  # the gateway's refund webhook got here first
+            record_event(order, OrderEventKind.REFUNDED, message, actor=acting_user)
         _email_after_commit(order, "refunded")
     return refund

@@ -23,7 +23,6 @@ from orders.models import (
     IN_FLIGHT_ATTEMPT_STATUSES,
     AttemptStatus,
     Order,
-    OrderEvent,
     OrderEventKind,
     OrderStatus,
     PaymentAttempt,
@@ -33,6 +32,7 @@ from privacy.services import record_disclosure
 
 from .checkout import lock_order
 from .errors import PaymentError
+from .history import move_order, record_event
 
 logger = logging.getLogger(__name__)
 
@@ -140,10 +140,10 @@ def start_payment(
             attempt.save(
                 update_fields=["hosted_checkout_id", "returnmac", "redirect_url", "updated_at"]
             )
-            OrderEvent.objects.create(
-                order_id=attempt.order_id,
-                kind=OrderEventKind.PAYMENT_STARTED,
-                message=f"Hosted checkout {attempt.merchant_reference}",
+            record_event(
+                order,
+                OrderEventKind.PAYMENT_STARTED,
+                f"Hosted checkout {attempt.merchant_reference}",
                 actor=acting_user,
             )
             record_disclosure(
@@ -188,14 +188,13 @@ def _interpret(payment: dict | None, checkout_status: str | None) -> tuple[str |
     return None, facts
 
 
-def _set_order_status(order: Order, status: str, event: str, message: str = "") -> None:
-    order.status = status
-    fields = ["status"]
-    if status == OrderStatus.PAID and order.paid_at is None:
-        order.paid_at = timezone.now()
-        fields.append("paid_at")
-    order.save(update_fields=fields)
-    OrderEvent.objects.create(order=order, kind=event, message=message[:300])
+# Attempt outcomes that leave the order as it is and only enter its history.
+ATTEMPT_EVENTS = {
+    AttemptStatus.FAILED: OrderEventKind.PAYMENT_FAILED,
+    AttemptStatus.CANCELLED: OrderEventKind.PAYMENT_CANCELLED,
+    AttemptStatus.PENDING: OrderEventKind.PAYMENT_PENDING,
+}
+REVIEWABLE_WHEN_UNPAID = (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED, OrderStatus.CANCELLED)
 
 
 @transaction.atomic
@@ -227,10 +226,10 @@ def apply_payment_status(
         )
     else:
         reason = ""
-    if ATTEMPT_RANK[new_status] <= ATTEMPT_RANK[attempt.status] and new_status != attempt.status:
-        logger.info("ignored backward status %s → %s (%s)", attempt.status, new_status, source)
-        return attempt
     if new_status == attempt.status:
+        return attempt
+    if ATTEMPT_RANK[new_status] <= ATTEMPT_RANK[attempt.status]:
+        logger.info("ignored backward status %s → %s (%s)", attempt.status, new_status, source)
         return attempt
     attempt.status = new_status
     attempt.gateway_payment_id = facts["payment_id"] or attempt.gateway_payment_id
@@ -238,63 +237,36 @@ def apply_payment_status(
     attempt.save(update_fields=["status", "gateway_payment_id", "gateway_status", "updated_at"])
 
     reference = f"{attempt.merchant_reference} via {source}"
-    if new_status == AttemptStatus.PAID:
-        if order.status == OrderStatus.PENDING_PAYMENT:
-            _set_order_status(order, OrderStatus.PAID, OrderEventKind.PAID, reference)
-            transaction.on_commit(lambda: fulfil_order_task.delay(order.pk))
-        elif order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
-            _set_order_status(
-                order,
-                OrderStatus.NEEDS_REVIEW,
-                OrderEventKind.NEEDS_REVIEW,
-                f"Paid after the order was {order.status}: refund or re-reserve. {reference}",
-            )
+    if new_status == AttemptStatus.PAID and order.status == OrderStatus.PENDING_PAYMENT:
+        move_order(order, OrderStatus.PAID, event=OrderEventKind.PAID, message=reference)
+        transaction.on_commit(lambda: fulfil_order_task.delay(order.pk))
+    elif new_status == AttemptStatus.PAID:
+        # Money arrived for an order that is closed or already paid: a person decides.
+        if order.status in REVIEWABLE_WHEN_UNPAID:
+            why = f"Paid after the order was {order.status}: refund or re-reserve. {reference}"
         else:
-            OrderEvent.objects.create(
-                order=order,
-                kind=OrderEventKind.NOTE,
-                message=f"Another payment captured for an order already {order.status}: {reference}"[
-                    :300
-                ],
+            why = f"Another payment captured for an order already {order.status}: {reference}"
+        if order.status == OrderStatus.NEEDS_REVIEW:
+            record_event(order, OrderEventKind.NOTE, why)
+        else:
+            move_order(
+                order, OrderStatus.NEEDS_REVIEW, event=OrderEventKind.NEEDS_REVIEW, message=why
             )
-            if order.status != OrderStatus.NEEDS_REVIEW:
-                _set_order_status(
-                    order,
-                    OrderStatus.NEEDS_REVIEW,
-                    OrderEventKind.NEEDS_REVIEW,
-                    f"Second captured payment {reference}",
-                )
     elif new_status == AttemptStatus.NEEDS_REVIEW:
-        if order.status in (
-            OrderStatus.PENDING_PAYMENT,
-            OrderStatus.EXPIRED,
-            OrderStatus.CANCELLED,
-        ):
-            _set_order_status(
-                order,
-                OrderStatus.NEEDS_REVIEW,
-                OrderEventKind.NEEDS_REVIEW,
-                reason or f"Gateway reported {facts['gateway_status']}: {reference}",
+        why = reason or f"Gateway reported {facts['gateway_status']}: {reference}"
+        if order.status in REVIEWABLE_WHEN_UNPAID:
+            move_order(
+                order, OrderStatus.NEEDS_REVIEW, event=OrderEventKind.NEEDS_REVIEW, message=why
             )
         else:
-            OrderEvent.objects.create(
-                order=order, kind=OrderEventKind.NEEDS_REVIEW, message=(reason or reference)[:300]
-            )
-    elif new_status == AttemptStatus.FAILED:
-        OrderEvent.objects.create(
-            order=order, kind=OrderEventKind.PAYMENT_FAILED, message=reference
-        )
-    elif new_status == AttemptStatus.CANCELLED:
-        OrderEvent.objects.create(
-            order=order, kind=OrderEventKind.PAYMENT_CANCELLED, message=reference
-        )
-    elif new_status == AttemptStatus.PENDING:
-        OrderEvent.objects.create(
-            order=order, kind=OrderEventKind.PAYMENT_PENDING, message=reference
-        )
+            record_event(order, OrderEventKind.NEEDS_REVIEW, why)
     elif new_status == AttemptStatus.REFUNDED:
         if order.status != OrderStatus.REFUNDED:
-            _set_order_status(order, OrderStatus.REFUNDED, OrderEventKind.REFUNDED, reference)
+            move_order(
+                order, OrderStatus.REFUNDED, event=OrderEventKind.REFUNDED, message=reference
+            )
+    else:
+        record_event(order, ATTEMPT_EVENTS[new_status], reference)
     return attempt
 
 
@@ -397,13 +369,14 @@ def reconcile_attempt(
         and timezone.now() - attempt.created_at > abandon_after
     ):
         with transaction.atomic():
-            lock_order(attempt.order)
-            PaymentAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.CREATED).update(
-                status=AttemptStatus.EXPIRED
-            )
-            OrderEvent.objects.create(
-                order_id=attempt.order_id,
-                kind=OrderEventKind.PAYMENT_CANCELLED,
-                message=f"{attempt.merchant_reference}: checkout abandoned",
-            )
+            order = lock_order(attempt.order)
+            closed = PaymentAttempt.objects.filter(
+                pk=attempt.pk, status=AttemptStatus.CREATED
+            ).update(status=AttemptStatus.EXPIRED)
+            if closed:  # not if a webhook moved it on meanwhile
+                record_event(
+                    order,
+                    OrderEventKind.PAYMENT_CANCELLED,
+                    f"{attempt.merchant_reference}: checkout abandoned",
+                )
     return attempt

@@ -14,10 +14,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
 
 def _forget_broker_connections() -> None:
-    """Celery keeps a producer pool for the broker URL it first published to; an earlier test
-    may have pointed the app elsewhere, so drop it (what Celery itself does after a fork)."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Celery keeps the producer pool of the broker URL it first published to; an earlier test
+    may have pointed the app elsewhere, so drop the app's references (what Celery itself does
+    after a fork). Kombu's own registry keys pools by URL, so the right one is found again."""
     app._pool = None
     app.amqp._producer_pool = None
 
