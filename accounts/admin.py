@@ -4,9 +4,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from ipmart.core.admin_mixins import ReadOnlyStackedInline
-from ipmart.core.http import client_ip
-from privacy.models import AccessAction
-from privacy.services import log_access
+from privacy.admin_mixins import LogsPersonalDataViewsMixin
 
 from .models import Address, User
 
@@ -33,7 +31,7 @@ class UserChange(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(LogsPersonalDataViewsMixin, DjangoUserAdmin):
     """Customers and staff. Roles without change permission see it read-only; opening a person's
     page is a view of their personal data and is written to the access log."""
 
@@ -68,16 +66,8 @@ class UserAdmin(DjangoUserAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            person = response.context_data["original"]
-            log_access(
-                request.user,
-                action=AccessAction.VIEWED,
-                target=person,
-                subject=person,
-                ip_address=client_ip(request),
-                detail="admin user page",
-            )
-        return response
+    def access_subject(self, obj):
+        return obj
+
+    def access_detail(self, obj) -> str:
+        return "admin user page"

@@ -8,9 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyTabularInline
-from ipmart.core.http import client_ip
-from privacy.models import AccessAction
-from privacy.services import log_access
+from privacy.admin_mixins import LogsPersonalDataViewsMixin
 
 from .forms import ShipForm
 from .models import (
@@ -200,7 +198,7 @@ class RefundForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(NoDeleteMixin, admin.ModelAdmin):
+class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
     """Orders are changed only through their actions (ship, refund); opening one is a view of
     the customer's personal data and is written to the access log."""
 
@@ -266,19 +264,11 @@ class OrderAdmin(NoDeleteMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        if request.method == "GET" and response.status_code == 200:
-            order = response.context_data["original"]
-            log_access(
-                request.user,
-                action=AccessAction.VIEWED,
-                target=order,
-                subject=order.user,
-                ip_address=client_ip(request),
-                detail=f"admin order {order.number}",
-            )
-        return response
+    def access_subject(self, obj):
+        return obj.user
+
+    def access_detail(self, obj) -> str:
+        return f"admin order {obj.number}"
 
     def _action_view(self, request, order_id, *, permission, form_class, title, run):
         if not (request.user.has_perm("orders.change_order") and request.user.has_perm(permission)):

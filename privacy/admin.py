@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from ipmart.core.admin_mixins import NoDeleteMixin
+from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin
 
 from .models import AccessLog, Disclosure, PolicyVersion
 from .services import PolicyError, publish_policy
@@ -41,35 +41,17 @@ class PolicyVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "actor", "actor_role", "action", "target_type", "target_id", "subject"]
     list_filter = ["action", "target_type"]
     list_select_related = ["actor", "subject"]
     search_fields = ["actor__email", "subject__email", "target_id"]
     date_hierarchy = "at"
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Disclosure)
-class DisclosureAdmin(admin.ModelAdmin):
+class DisclosureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "subject", "recipient", "data_categories", "purpose", "reference"]
     list_filter = ["recipient"]
     list_select_related = ["subject"]
     search_fields = ["subject__email", "reference"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -31,3 +31,16 @@ class ReadOnlyTabularInline(admin.TabularInline):
 
 class ReadOnlyStackedInline(ReadOnlyTabularInline, admin.StackedInline):
     template = admin.StackedInline.template
+
+
+class ReadOnlyAdminMixin:
+    """Records written only by services (logs, registers): admin shows them, nothing more."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
