@@ -296,8 +296,16 @@ GATEWAY_ALLOW_HTTP_REDIRECT = env_bool("GATEWAY_ALLOW_HTTP_REDIRECT", True)
 PAYMENT_RECONCILE_AFTER_MINUTES = int(os.environ.get("PAYMENT_RECONCILE_AFTER_MINUTES", "10"))
 # …and closes a hosted checkout still "in progress" after this long as abandoned.
 GATEWAY_CHECKOUT_TIMEOUT_MINUTES = int(os.environ.get("GATEWAY_CHECKOUT_TIMEOUT_MINUTES", "60"))
+# --- Outbox (durable side effects, `ipmart/core/outbox.py`).
+# A relayed message not finished by then is handed to the broker again by the sweeper.
+OUTBOX_RELAY_LEASE_SECONDS = int(os.environ.get("OUTBOX_RELAY_LEASE_SECONDS", "120"))
+# How long a runner holds a message; a runner killed mid-work lets go when it passes.
+OUTBOX_RUN_LEASE_SECONDS = int(os.environ.get("OUTBOX_RUN_LEASE_SECONDS", "600"))
+# Finished messages are kept this many days for inspection, then deleted.
+OUTBOX_KEEP_DONE_DAYS = int(os.environ.get("OUTBOX_KEEP_DONE_DAYS", "7"))
 CELERY_BEAT_SCHEDULE = {
     "reconcile-payments": {"task": "orders.tasks.reconcile_payments_task", "schedule": 300.0},
+    "relay-outbox": {"task": "ipmart.core.tasks.relay_outbox_task", "schedule": 30.0},
 }
 # Absolute address of the store, for links in email sent outside a request (tasks).
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

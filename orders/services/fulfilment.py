@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ipmart.core.outbox import enqueue
 from orders import gateway
 from orders.holds import hold_reasons
 from orders.models import (
@@ -32,9 +33,7 @@ logger = logging.getLogger(__name__)
 
 
 def _email_after_commit(order: Order, kind: str) -> None:
-    from orders.tasks import send_order_email_task
-
-    transaction.on_commit(lambda: send_order_email_task.delay(order.pk, kind))
+    enqueue("orders.tasks.send_order_email_task", order.pk, kind)
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from ipmart.core.outbox import enqueue
 from orders import gateway
 from orders.models import (
     ATTEMPT_RANK,
@@ -209,8 +210,6 @@ def apply_payment_status(
     checkout's status). Forward only; a captured payment whose amount or currency differs from
     the attempt puts the order under review and fulfils nothing. Queues fulfilment after commit
     the first time the order becomes paid. Safe to call any number of times, concurrently."""
-    from orders.tasks import fulfil_order_task  # tasks import services, not the other way round
-
     order = lock_order(attempt.order)
     attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
     new_status, facts = _interpret(payment, checkout_status)
@@ -239,7 +238,7 @@ def apply_payment_status(
     reference = f"{attempt.merchant_reference} via {source}"
     if new_status == AttemptStatus.PAID and order.status == OrderStatus.PENDING_PAYMENT:
         move_order(order, OrderStatus.PAID, event=OrderEventKind.PAID, message=reference)
-        transaction.on_commit(lambda: fulfil_order_task.delay(order.pk))
+        enqueue("orders.tasks.fulfil_order_task", order.pk)
     elif new_status == AttemptStatus.PAID:
         # Money arrived for an order that is closed or already paid: a person decides.
         if order.status in REVIEWABLE_WHEN_UNPAID:

@@ -1,0 +1,21 @@
+"""Celery tasks of the outbox: the runner every relayed message goes through, and the sweeper
+that beat runs."""
+
+import datetime
+
+from celery import shared_task
+from django.conf import settings
+
+from . import outbox
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_outbox_message(message_id: int) -> bool:
+    return outbox.run_message(message_id)
+
+
+@shared_task(ignore_result=True)
+def relay_outbox_task() -> dict:
+    relayed = outbox.relay_pending()
+    purged = outbox.purge_done(older_than=datetime.timedelta(days=settings.OUTBOX_KEEP_DONE_DAYS))
+    return {"relayed": relayed, "purged": purged}
