@@ -9,6 +9,7 @@ VERIFICATION_REVIEWER = "verification reviewer"
 SUPPORT_AGENT = "support agent"
 MARKETING_MANAGER = "marketing manager"
 STORE_MANAGER = "store manager"
+DATA_PROTECTION_OFFICER = "data protection officer"
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Reviews proof-of-payment documents: needs to know whose order it is, nothing more.
@@ -58,6 +59,23 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "privacy.add_policyversion",
         "privacy.change_policyversion",
         "privacy.view_accesslog",
+    },
+    # Handles data requests and privacy complaints, keeps the breach register, answers for the
+    # access log and disclosures (PDPA 2024). Looks customers up; never edits orders.
+    DATA_PROTECTION_OFFICER: {
+        "accounts.view_user",
+        "accounts.view_address",
+        "orders.view_order",
+        "orders.view_orderline",
+        "privacy.view_datarequest",
+        "privacy.change_datarequest",
+        "privacy.view_breach",
+        "privacy.add_breach",
+        "privacy.change_breach",
+        "privacy.view_breachaffected",
+        "privacy.view_accesslog",
+        "privacy.view_disclosure",
+        "privacy.view_policyversion",
     },
 }
 

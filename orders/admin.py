@@ -267,6 +267,9 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
     def access_subject(self, obj):
         return obj.user
 
+    def access_subject_ids(self, obj) -> list[int]:
+        return [obj.user_id]
+
     def access_detail(self, obj) -> str:
         return f"admin order {obj.number}"
 

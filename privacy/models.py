@@ -1,8 +1,13 @@
+import datetime
 import hashlib
 import json
+import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -162,3 +167,255 @@ class Disclosure(models.Model):
 
     def __str__(self) -> str:
         return f"Disclosure {self.pk}"
+
+
+# --- Data rights (issue 10): requests, exports, closures, the breach register.
+
+
+class DataRequestKind(models.TextChoices):
+    EXPORT = "export", _("Copy of my data")
+    CORRECTION = "correction", _("Correction of my data")
+    CLOSURE = "closure", _("Closure of my account")
+    OBJECTION = "objection", _("Objection to a use of my data")
+    COMPLAINT = "complaint", _("Privacy complaint")
+
+
+class DataRequestStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    IN_PROGRESS = "in_progress", _("Being handled")
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused, with reasons")
+
+
+OPEN_REQUEST_STATUSES = (DataRequestStatus.RECEIVED, DataRequestStatus.IN_PROGRESS)
+
+
+class DataRequestChannel(models.TextChoices):
+    PRIVACY_CENTRE = "privacy_centre", _("Privacy centre")
+    CUSTOMER_SERVICE = "customer_service", _("Customer service")
+    STAFF = "staff", _("Recorded by staff")
+
+
+def new_request_reference() -> str:
+    alphabet = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+    body = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"DR-{body[:4]}-{body[4:]}"
+
+
+class DataRequestQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=OPEN_REQUEST_STATUSES)
+
+    def with_effective_due(self):
+        """Annotate `effective_due`: the extended due date if there is one, else the first."""
+        return self.annotate(effective_due=Coalesce("extended_due_on", "due_on"))
+
+    def oldest_due_first(self):
+        return self.with_effective_due().order_by("effective_due", "received_at", "id")
+
+
+class DataRequest(models.Model):
+    """A person exercising a data right (PDPA ss. 30-38, GDPR arts. 15-21) or complaining. Due
+    21 days after receipt (a date in Malaysia's time zone); one 14-day extension with a written
+    reason. Created only by privacy.services.open_data_request."""
+
+    reference = models.CharField(
+        _("reference"), max_length=20, unique=True, default=new_request_reference
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="data_requests",
+        verbose_name=_("customer"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=DataRequestKind.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=DataRequestStatus.choices,
+        default=DataRequestStatus.RECEIVED,
+    )
+    channel = models.CharField(
+        _("received through"), max_length=20, choices=DataRequestChannel.choices
+    )
+    details = models.TextField(_("what the customer asked"), blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    due_on = models.DateField(_("due"))
+    extended_due_on = models.DateField(_("due after extension"), null=True, blank=True)
+    extension_reason = models.TextField(_("reason for the extension"), blank=True)
+    resolution = models.TextField(_("answer to the customer"), blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("handled by"),
+    )
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    objects = DataRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "received_at", "id"]
+        verbose_name = _("data request")
+        verbose_name_plural = _("data requests")
+        indexes = [models.Index(fields=["status", "due_on"], name="datarequest_status_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(extended_due_on__isnull=True) | ~Q(extension_reason=""),
+                name="datarequest_extension_has_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def effective_due_on(self):
+        return self.extended_due_on or self.due_on
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_REQUEST_STATUSES
+
+
+class DataExportStatus(models.TextChoices):
+    PENDING = "pending", _("Being prepared")
+    READY = "ready", _("Ready to download")
+    EXPIRED = "expired", _("Expired and deleted")
+
+
+class DataExport(models.Model):
+    """An archive of everything the store holds about `user`, built by a task, downloadable
+    only by them until `expires_at`, then deleted by the retention schedule."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports"
+    )
+    request = models.OneToOneField(
+        DataRequest, on_delete=models.PROTECT, related_name="export", null=True, blank=True
+    )
+    status = models.CharField(
+        max_length=16, choices=DataExportStatus.choices, default=DataExportStatus.PENDING
+    )
+    storage_name = models.CharField(max_length=200, blank=True)
+    size_bytes = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    SECRET_FIELDS = ("storage_name", "public_id")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
+
+    def __str__(self) -> str:
+        return f"Export {self.pk}"
+
+    @property
+    def is_downloadable(self) -> bool:
+        return (
+            self.status == DataExportStatus.READY
+            and self.expires_at is not None
+            and self.expires_at > timezone.now()
+        )
+
+
+class AccountClosure(models.Model):
+    """The account `user` was closed (anonymised) at `closed_at`. The user row stays as a
+    pseudonymous customer that the orders kept for tax law point to."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="closure"
+    )
+    closed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    request = models.OneToOneField(
+        DataRequest, on_delete=models.PROTECT, related_name="closure", null=True, blank=True
+    )
+
+    def __str__(self) -> str:
+        return f"Closure {self.pk}"
+
+
+class ClosureNotice(models.Model):
+    """The old address of a closed account, kept only until the final email has been sent
+    (the outbox carries ids, never addresses). Deleted by the task that sends it."""
+
+    closure = models.OneToOneField(AccountClosure, on_delete=models.CASCADE, related_name="notice")
+    email = models.EmailField()
+    language = models.CharField(max_length=8, default="en")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Closure notice {self.pk}"
+
+
+class Breach(models.Model):
+    """A personal-data breach (PDPA s. 12B as amended in 2024): the Commissioner is notified
+    within 72 hours of discovery, affected people within 7 days after that."""
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True)
+    summary = models.CharField(_("what happened"), max_length=300)
+    description = models.TextField(_("details"), blank=True)
+    data_categories = models.CharField(_("categories of data"), max_length=300)
+    occurred_at = models.DateTimeField(_("occurred (if known)"), null=True, blank=True)
+    discovered_at = models.DateTimeField(_("found"))
+    people_affected = models.PositiveIntegerField(_("people affected (estimate)"), default=0)
+    commissioner_notified_at = models.DateTimeField(
+        _("Commissioner notified"), null=True, blank=True
+    )
+    people_notified_at = models.DateTimeField(_("affected people notified"), null=True, blank=True)
+    measures = models.TextField(_("measures taken"), blank=True)
+    affected_models = models.JSONField(
+        _("records affected"),
+        default=list,
+        blank=True,
+        help_text=_("Declared models (app_label.ModelName) whose rows were exposed."),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    COMMISSIONER_HOURS = 72
+    PEOPLE_DAYS = 7
+
+    class Meta:
+        ordering = ["-discovered_at", "-id"]
+        verbose_name = _("personal-data breach")
+        verbose_name_plural = _("breach register")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def commissioner_deadline(self):
+        return self.discovered_at + datetime.timedelta(hours=self.COMMISSIONER_HOURS)
+
+    @property
+    def people_deadline(self):
+        start = self.commissioner_notified_at or self.commissioner_deadline
+        return start + datetime.timedelta(days=self.PEOPLE_DAYS)
+
+
+class BreachAffected(models.Model):
+    """One customer affected by a breach (listed from the registry's categories)."""
+
+    breach = models.ForeignKey(Breach, on_delete=models.CASCADE, related_name="affected")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="breaches"
+    )
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["breach", "user"], name="one_row_per_breach_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"Affected {self.pk}"

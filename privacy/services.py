@@ -1,6 +1,8 @@
 """State changes of the privacy app. Every path (view, admin, command, task) calls these."""
 
+import datetime
 import time
+import zoneinfo
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
@@ -11,11 +13,15 @@ from .models import (
     AcceptanceMethod,
     AccessAction,
     AccessLog,
+    DataRequest,
+    DataRequestChannel,
+    DataRequestKind,
     Disclosure,
     PolicyAcceptance,
     PolicyVersion,
 )
 
+KUALA_LUMPUR = zoneinfo.ZoneInfo("Asia/Kuala_Lumpur")
 CURRENT_POLICY_CACHE_KEY = "privacy:current-policy-id"
 CURRENT_POLICY_CACHE_SECONDS = 60
 
@@ -167,4 +173,77 @@ def record_disclosure(
         data_categories=", ".join(data_categories),
         purpose=purpose,
         reference=reference,
+    )
+
+
+def log_access_many(
+    actor: AbstractBaseUser | None,
+    *,
+    action: str,
+    target_type: str,
+    subject_ids: list[int],
+    ip_address: str | None = None,
+    detail: str = "",
+) -> int:
+    """One access log row per person whose data one page showed (an admin list or search):
+    `target_type` names what was listed, `target_id` is the person. Returns the rows written."""
+    if action not in AccessAction.values:
+        raise ValueError(f"unknown access action {action!r}")
+    role = role_of(actor)[:120]
+    now = timezone.now()
+    entries = [
+        AccessLog(
+            at=now,
+            actor=actor,
+            actor_role=role,
+            action=action,
+            target_type=target_type[:100],
+            target_id=str(subject_id),
+            subject_id=subject_id,
+            ip_address=ip_address,
+            detail=detail[:200],
+        )
+        for subject_id in sorted(set(subject_ids))
+    ]
+    AccessLog.objects.bulk_create(entries)
+    return len(entries)
+
+
+# --- Data requests (issue 10). The rest of the data-rights services are in privacy/rights.py.
+
+REQUEST_DUE_DAYS = 21  # PDPA ss. 31 and 35: access and correction within 21 days
+REQUEST_EXTENSION_DAYS = 14  # s. 32: one extension of up to 14 days, with written reasons
+
+
+def due_date_for(received_at) -> "datetime.date":
+    """21 days after the day of receipt in Malaysia (Asia/Kuala_Lumpur), whatever the server's
+    zone: a request received at 23:30 on the 1st in Kuala Lumpur is due on the 22nd."""
+    return timezone.localdate(received_at, timezone=KUALA_LUMPUR) + datetime.timedelta(
+        days=REQUEST_DUE_DAYS
+    )
+
+
+def open_data_request(
+    user: AbstractBaseUser,
+    *,
+    kind: str,
+    channel: str,
+    details: str = "",
+    received_at=None,
+) -> DataRequest:
+    """Record that `user` asked for `kind` (export, correction, closure, objection, complaint)
+    through `channel`, due 21 days after receipt. Customer service calls this for a privacy
+    request that arrives as an inquiry (channel "customer_service")."""
+    if kind not in DataRequestKind.values:
+        raise ValueError(f"unknown data request kind {kind!r}")
+    if channel not in DataRequestChannel.values:
+        raise ValueError(f"unknown data request channel {channel!r}")
+    received_at = received_at or timezone.now()
+    return DataRequest.objects.create(
+        user=user,
+        kind=kind,
+        channel=channel,
+        details=details.strip()[:5000],
+        received_at=received_at,
+        due_on=due_date_for(received_at),
     )

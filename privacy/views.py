@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from ipmart.core.http import client_ip
 
 from .forms import AcceptPolicyForm
-from .models import AcceptanceMethod, AccessLog, PolicyVersion
+from .models import AcceptanceMethod, PolicyVersion
 from .services import accept_policy, get_current_policy, has_accepted
 
 
@@ -90,22 +90,3 @@ def accept(request):
         % {"version": current.version},
     )
     return redirect("privacy:policy")
-
-
-@login_required
-def privacy_centre(request):
-    """The customer's own privacy records: which policy versions they accepted, which third
-    parties received their data, and every time staff opened their personal data."""
-    acceptances = request.user.policy_acceptances.select_related("policy")
-    accesses = AccessLog.objects.filter(subject=request.user).exclude(actor=request.user)[:100]
-    disclosures = request.user.disclosures.all()[:100]
-    return render(
-        request,
-        "privacy/centre.html",
-        {
-            "acceptances": acceptances,
-            "disclosures": disclosures,
-            "accesses": accesses,
-            "current_policy": get_current_policy(),
-        },
-    )

@@ -321,3 +321,29 @@ def gateway_form_action(hosts: list[str], allow_http: bool) -> list[str]:
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = gateway_form_action(
     GATEWAY_ALLOWED_REDIRECT_HOSTS, GATEWAY_ALLOW_HTTP_REDIRECT
 )
+
+# --- Privacy: data rights and retention (issue 10). Each retention period is listed in the
+# README; `manage.py retention --dry-run` prints what the periods would remove now.
+# A download link of the customer's data archive works this many days; the archive then goes.
+DATA_EXPORT_EXPIRY_DAYS = int(os.environ.get("DATA_EXPORT_EXPIRY_DAYS", "7"))
+# Where archives are written: a private folder, never served by the web server.
+DATA_EXPORT_DIR = Path(os.environ.get("DATA_EXPORT_DIR", VAR_DIR / "private" / "exports"))
+STORAGES["exports"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": DATA_EXPORT_DIR, "base_url": None},
+}
+# Orders are tax records: an order of a closed account is deleted this many years after it
+# was placed (Malaysia's Income Tax Act s. 82 asks for 7).
+ORDER_RETENTION_YEARS = int(os.environ.get("ORDER_RETENTION_YEARS", "7"))
+# An anonymous visitor's cart untouched this many days is deleted.
+ANONYMOUS_CART_RETENTION_DAYS = int(os.environ.get("ANONYMOUS_CART_RETENTION_DAYS", "30"))
+# An order that expired or was cancelled without payment is deleted this many days after.
+UNPAID_ORDER_RETENTION_DAYS = int(os.environ.get("UNPAID_ORDER_RETENTION_DAYS", "90"))
+# IP addresses in policy acceptances and the access log are blanked after this many days.
+IP_ADDRESS_RETENTION_DAYS = int(os.environ.get("IP_ADDRESS_RETENTION_DAYS", "365"))
+# The old address of a closed account, kept only to send the final email, goes after this.
+CLOSURE_NOTICE_RETENTION_DAYS = int(os.environ.get("CLOSURE_NOTICE_RETENTION_DAYS", "7"))
+CELERY_BEAT_SCHEDULE["retention"] = {
+    "task": "privacy.tasks.retention_task",
+    "schedule": 24 * 60 * 60.0,
+}

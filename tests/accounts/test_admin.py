@@ -77,19 +77,30 @@ def test_each_view_is_one_more_row_and_the_role_is_the_viewers(client):
     )
 
 
-def test_the_user_list_and_a_missing_user_write_nothing(client):
+def test_the_user_list_logs_each_person_shown_and_a_missing_user_writes_nothing(client):
     # given
-    UserFactory()
-    client.force_login(staff_with_totp(role=STORE_MANAGER))
+    customer = UserFactory()
+    manager = staff_with_totp(role=STORE_MANAGER)
+    client.force_login(manager)
 
     # when
     listing = client.get("/admin/accounts/user/")
+
+    # then one row per person on the page, naming the list
+    assert listing.status_code == 200
+    assert sorted(AccessLog.objects.values_list("subject_id", "target_type", "detail")) == sorted(
+        [
+            (customer.pk, "accounts.user", "admin list of users"),
+            (manager.pk, "accounts.user", "admin list of users"),
+        ]
+    )
+
+    # when
     missing = client.get("/admin/accounts/user/999999/change/")
 
     # then
-    assert listing.status_code == 200
     assert (missing.status_code, missing["Location"]) == (302, "/admin/")
-    assert AccessLog.objects.count() == 0
+    assert AccessLog.objects.count() == 2
 
 
 def test_a_refused_view_writes_nothing(client):

@@ -9,6 +9,7 @@ from accounts.models import User
 from accounts.roles import (
     MARKETING_MANAGER,
     ROLE_PERMISSIONS,
+    DATA_PROTECTION_OFFICER,
     STORE_MANAGER,
     SUPPORT_AGENT,
     VERIFICATION_REVIEWER,
@@ -48,6 +49,7 @@ def test_the_groups_after_migrations_are_exactly_the_role_table():
         SUPPORT_AGENT,
         MARKETING_MANAGER,
         STORE_MANAGER,
+        DATA_PROTECTION_OFFICER,
     }
 
 

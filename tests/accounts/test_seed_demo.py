@@ -22,6 +22,7 @@ EMAILS = {
     "support@demo.ipmart.test",
     "marketing@demo.ipmart.test",
     "manager@demo.ipmart.test",
+    "dpo@demo.ipmart.test",
 }
 
 
@@ -31,7 +32,7 @@ def seed(**options) -> str:
     return out.getvalue()
 
 
-def test_seeding_twice_leaves_five_verified_people_in_their_roles(settings):
+def test_seeding_twice_leaves_six_verified_people_in_their_roles(settings):
     # given a development store
     settings.DEBUG = True
 
@@ -39,13 +40,13 @@ def test_seeding_twice_leaves_five_verified_people_in_their_roles(settings):
     seed()
     output = seed()
 
-    # then exactly the five demo people exist, each with one verified primary email
+    # then exactly the six demo people exist, each with one verified primary email
     assert set(User.objects.values_list("email", flat=True)) == EMAILS
-    assert User.objects.count() == 5
+    assert User.objects.count() == 6
     assert set(EmailAddress.objects.values_list("email", "verified", "primary")) == {
         (email, True, True) for email in EMAILS
     }
-    assert EmailAddress.objects.count() == 5
+    assert EmailAddress.objects.count() == 6
     # and each staff member is staff, in exactly their role's group, with the demo password
     for email, name, role in STAFF:
         person = User.objects.get(email=email)

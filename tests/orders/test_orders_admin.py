@@ -232,14 +232,17 @@ def test_a_support_agent_may_view_an_order_and_is_logged(client):
     ]
 
 
-def test_the_order_list_in_admin_writes_no_access_log_row(client, manager):
+def test_the_order_list_in_admin_logs_the_customer_shown(client, manager):
     # given
-    OrderFactory()
+    order = OrderFactory()
     client.force_login(manager)
     before = AccessLog.objects.count()
-    # when / then
+    # when / then the list shows the order's email: one row naming its customer
     assert client.get("/admin/orders/order/").status_code == 200
-    assert AccessLog.objects.count() == before
+    assert AccessLog.objects.count() == before + 1
+    assert list(AccessLog.objects.values_list("subject_id", "target_type", "detail")) == [
+        (order.user_id, "orders.order", "admin list of orders")
+    ]
 
 
 def test_a_refused_view_of_an_order_writes_no_access_log_row(client):

@@ -21,6 +21,7 @@ STAFF = [
     ("support@demo.ipmart.test", "Sam Support", roles.SUPPORT_AGENT),
     ("marketing@demo.ipmart.test", "Mei Marketing", roles.MARKETING_MANAGER),
     ("manager@demo.ipmart.test", "Mohan Manager", roles.STORE_MANAGER),
+    ("dpo@demo.ipmart.test", "Dewi Officer", roles.DATA_PROTECTION_OFFICER),
 ]
 
 
