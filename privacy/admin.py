@@ -66,7 +66,15 @@ class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The log names people by account number only, so reading it shows no one's name or
     email (and needs no log of its own). Filter one person with ?subject__id__exact=<id>."""
 
-    list_display = ["at", "actor_id", "actor_role", "action", "target_type", "target_id", "subject_id"]
+    list_display = [
+        "at",
+        "actor_id",
+        "actor_role",
+        "action",
+        "target_type",
+        "target_id",
+        "subject_id",
+    ]
     list_filter = ["action", "target_type"]
     search_fields = ["target_id", "detail"]
     date_hierarchy = "at"
@@ -183,7 +191,9 @@ class DataRequestAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdm
     def due(self, obj):
         due = obj.effective_due_on
         late = obj.is_open and due < timezone.localdate()
-        label = format_html("{}{}", due.isoformat(), _(" (extended)") if obj.extended_due_on else "")
+        label = format_html(
+            "{}{}", due.isoformat(), _(" (extended)") if obj.extended_due_on else ""
+        )
         return format_html("<strong>{} {}</strong>", label, _("OVERDUE")) if late else label
 
     def has_add_permission(self, request) -> bool:
@@ -282,9 +292,7 @@ class BreachAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
         left = obj.commissioner_deadline - timezone.now()
         hours = int(left.total_seconds() // 3600)
         if hours < 0:
-            return format_html(
-                "<strong>{} {}</strong>", f"{deadline:%Y-%m-%d %H:%M}", _("OVERDUE")
-            )
+            return format_html("<strong>{} {}</strong>", f"{deadline:%Y-%m-%d %H:%M}", _("OVERDUE"))
         return format_html("{} ({} h {})", f"{deadline:%Y-%m-%d %H:%M}", hours, _("left"))
 
     @admin.display(description=_("notify affected people by"))

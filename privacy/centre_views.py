@@ -2,6 +2,7 @@
 form validates, one service acts (privacy.rights, privacy.services), selectors decide who sees
 what."""
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -9,7 +10,6 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from allauth.account.decorators import reauthentication_required
 
 from . import registry
 from .exports import open_archive
@@ -64,9 +64,7 @@ def export_download(request, public_id):
     export = get_export_for_user(request.user, public_id)
     if not export.is_downloadable:
         raise Http404("This download has expired.")
-    response = FileResponse(
-        open_archive(export), as_attachment=True, filename="ipmart-my-data.zip"
-    )
+    response = FileResponse(open_archive(export), as_attachment=True, filename="ipmart-my-data.zip")
     response["Content-Type"] = "application/zip"
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"

@@ -17,7 +17,10 @@ class DataRequestForm(forms.Form):
     """A request to the data protection officer that the privacy centre cannot do by itself."""
 
     KINDS = [
-        ("correction", _("Correct data I cannot edit myself (for example the name on a paid order)")),
+        (
+            "correction",
+            _("Correct data I cannot edit myself (for example the name on a paid order)"),
+        ),
         ("objection", _("Object to a use of my data")),
         ("complaint", _("Make a privacy complaint")),
     ]

@@ -9,7 +9,6 @@ from .models import (
     AccessLog,
     AccountClosure,
     BreachAffected,
-    ClosureNotice,
     DataExport,
     DataRequest,
     Disclosure,
@@ -136,7 +135,9 @@ def export_user(user) -> dict[str, list[dict]]:
             PolicyAcceptance.objects.filter(user=user).order_by("accepted_at"), ACCEPTANCE_FIELDS
         ),
         "AccessLog": rows(AccessLog.objects.filter(subject=user).order_by("at"), ACCESS_FIELDS),
-        "Disclosure": rows(Disclosure.objects.filter(subject=user).order_by("at"), DISCLOSURE_FIELDS),
+        "Disclosure": rows(
+            Disclosure.objects.filter(subject=user).order_by("at"), DISCLOSURE_FIELDS
+        ),
         "DataRequest": rows(
             DataRequest.objects.filter(user=user).order_by("received_at"), REQUEST_FIELDS
         ),

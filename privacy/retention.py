@@ -82,9 +82,9 @@ def delete_old_closure_notices(*, now, dry_run: bool) -> list[str]:
     the old address must not stay."""
     cutoff = now - datetime.timedelta(days=settings.CLOSURE_NOTICE_RETENTION_DAYS)
     notices = list(
-        ClosureNotice.objects.filter(created_at__lt=cutoff).order_by("pk").values_list(
-            "pk", flat=True
-        )[:BATCH]
+        ClosureNotice.objects.filter(created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:BATCH]
     )
     if not dry_run:
         ClosureNotice.objects.filter(pk__in=notices).delete()

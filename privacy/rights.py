@@ -277,6 +277,9 @@ def customers_with_rows_in(model_labels: list[str]) -> set[int]:
     ids: set[int] = set()
     for label in model_labels:
         model = apps.get_model(label)
+        if model is user_model:
+            ids |= set(user_model.objects.values_list("pk", flat=True))
+            continue
         paths = []
         for field in model._meta.concrete_fields:
             if not field.is_relation or field.related_model is None:
@@ -301,8 +304,8 @@ def list_affected_customers(breach: Breach) -> int:
     """Add to the breach every customer with rows in its affected models (staff excluded).
     Safe to run again: one row per (breach, customer). Returns how many were added."""
     ids = customers_with_rows_in(breach.affected_models)
-    customers = get_user_model().objects.filter(pk__in=ids, is_staff=False).values_list(
-        "pk", flat=True
+    customers = (
+        get_user_model().objects.filter(pk__in=ids, is_staff=False).values_list("pk", flat=True)
     )
     before = breach.affected.count()
     BreachAffected.objects.bulk_create(

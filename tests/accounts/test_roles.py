@@ -7,9 +7,9 @@ from django.contrib.auth.models import Group, Permission
 
 from accounts.models import User
 from accounts.roles import (
+    DATA_PROTECTION_OFFICER,
     MARKETING_MANAGER,
     ROLE_PERMISSIONS,
-    DATA_PROTECTION_OFFICER,
     STORE_MANAGER,
     SUPPORT_AGENT,
     VERIFICATION_REVIEWER,

@@ -207,7 +207,11 @@ def test_retention_may_blank_an_old_ip_address_and_nothing_else(postgres):
     AccessLog.objects.filter(pk=entry.pk).update(ip_address=None)
     # then only the IP is gone
     kept = AccessLog.objects.get(pk=entry.pk)
-    assert (kept.ip_address, kept.detail, kept.actor_role) == (None, "admin user page", entry.actor_role)
+    assert (kept.ip_address, kept.detail, kept.actor_role) == (
+        None,
+        "admin user page",
+        entry.actor_role,
+    )
 
 
 def test_access_log_rows_can_still_be_added(postgres):

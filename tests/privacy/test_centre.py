@@ -47,7 +47,10 @@ def test_a_customer_sees_their_acceptances_and_who_opened_their_data(client):
     assert [
         (row["action"], row["thing"], row["role"], row["count"])
         for row in response.context["accesses"]
-    ] == [("Exported", "User", "the store's systems", 1), ("Viewed", "User (inquiry 42)", "support agent", 1)]
+    ] == [
+        ("Exported", "User", "the store's systems", 1),
+        ("Viewed", "User (inquiry 42)", "support agent", 1),
+    ]
     html = response.content.decode()
     assert "Viewed: User (inquiry 42)</td>" in html
     assert "support agent</td>" in html

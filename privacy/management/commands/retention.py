@@ -10,7 +10,9 @@ from privacy.retention import run_rules
 
 
 class Command(BaseCommand):
-    help = "Run every declared retention rule (with --dry-run: print what would go, change nothing)."
+    help = (
+        "Run every declared retention rule (with --dry-run: print what would go, change nothing)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Change nothing; list only.")
