@@ -178,7 +178,9 @@ class DataRequestAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdm
     fields = [*readonly_fields[:8], "status", "resolution", "extend_with_reason", "handled_by"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_effective_due()
+        # Annotated before ordering (ModelAdmin.get_queryset orders by get_ordering).
+        queryset = DataRequest.objects.with_effective_due()
+        return queryset.order_by(*self.get_ordering(request))
 
     def get_ordering(self, request):
         return ["effective_due", "received_at", "id"]  # oldest due first
