@@ -28,28 +28,37 @@ class LogsPersonalDataViewsMixin:
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
-            obj = response.context_data["original"]
-            subject_ids = self.access_subject_ids(obj)
-            primary = self.access_subject(obj) if len(subject_ids) == 1 else None
-            if primary is not None:
-                log_access(
-                    request.user,
-                    action=AccessAction.VIEWED,
-                    target=obj,
-                    subject=primary,
-                    ip_address=client_ip(request),
-                    detail=self.access_detail(obj),
-                )
-            elif subject_ids:
-                log_access_many(
-                    request.user,
-                    action=AccessAction.VIEWED,
-                    target_type=obj._meta.label_lower,
-                    subject_ids=subject_ids,
-                    ip_address=client_ip(request),
-                    detail=self.access_detail(obj),
-                )
+            self._log_object_view(request, response.context_data["original"])
         return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        if response.status_code == 200 and getattr(response, "context_data", None):
+            self._log_object_view(request, response.context_data["object"], page="history")
+        return response
+
+    def _log_object_view(self, request, obj, *, page: str = "") -> None:
+        subject_ids = self.access_subject_ids(obj)
+        detail = f"{self.access_detail(obj)} {page}".strip()
+        primary = self.access_subject(obj) if len(subject_ids) == 1 else None
+        if primary is not None:
+            log_access(
+                request.user,
+                action=AccessAction.VIEWED,
+                target=obj,
+                subject=primary,
+                ip_address=client_ip(request),
+                detail=detail,
+            )
+        elif subject_ids:
+            log_access_many(
+                request.user,
+                action=AccessAction.VIEWED,
+                target_type=obj._meta.label_lower,
+                subject_ids=subject_ids,
+                ip_address=client_ip(request),
+                detail=detail,
+            )
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
