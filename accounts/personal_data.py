@@ -28,6 +28,9 @@ ACCOUNT_KEPT = _(
 DECLARATIONS = [
     {
         "model": "accounts.User",
+        "summary": _(
+            "Your name, email address, phone number and language, when you joined and when you last signed in."
+        ),
         "fields": USER_FIELDS,
         "category": _("Your account: name, email address, phone and language"),
         "on_closure": "anonymise",
@@ -36,6 +39,7 @@ DECLARATIONS = [
     },
     {
         "model": "accounts.Address",
+        "summary": _("The addresses you saved, with the names and phone numbers on them."),
         "fields": ADDRESS_FIELDS,
         "category": _("Your address book"),
         "on_closure": "erase",
@@ -54,6 +58,9 @@ DECLARATIONS = [
     },
     {
         "model": "mfa.Authenticator",
+        "summary": _(
+            "Your two-step verification devices (never their secret codes) and the browsers where you are signed in."
+        ),
         "fields": ["type", "created_at", "last_used_at"],
         "category": _("Sign-in security: two-step verification devices and active sessions"),
         "on_closure": "erase",
@@ -66,6 +73,7 @@ DECLARATIONS = [
     },
     {
         "model": "admin.LogEntry",
+        "summary": _("When our staff changed your account, and which details they changed."),
         "fields": ["action_time", "action_flag", "object_repr", "change_message"],
         "category": _("Changes staff made to your account"),
         "on_closure": "anonymise",

@@ -65,6 +65,7 @@ ORDERS = _("Your orders, payments, deliveries and licence keys")
 DECLARATIONS = [
     {
         "model": "orders.Cart",
+        "summary": _("What is in your shopping cart."),
         "fields": ["created_at", "updated_at"],
         "category": _("Your shopping cart"),
         "on_closure": "erase",
@@ -78,6 +79,9 @@ DECLARATIONS = [
     },
     {
         "model": "orders.Order",
+        "summary": _(
+            "What you bought, prices and tax, billing and delivery addresses, payments and refunds, deliveries and the licence keys issued to you."
+        ),
         "fields": ORDER_FIELDS,
         "category": ORDERS,
         "on_closure": "anonymise",

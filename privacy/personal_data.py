@@ -41,6 +41,9 @@ ACCOUNTABILITY = _(
 DECLARATIONS = [
     {
         "model": "privacy.PolicyAcceptance",
+        "summary": _(
+            "Which versions of the privacy policy you accepted (with IP address and browser), your requests to us and our answers, your data downloads, who received your data and which staff looked at it."
+        ),
         "fields": ACCEPTANCE_FIELDS,
         "category": RECORDS,
         "on_closure": "anonymise",

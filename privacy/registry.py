@@ -6,7 +6,8 @@ README, "Personal data"): `DECLARATIONS`, `export_user(user)`, `erase_user(user)
 `admin.py`, checks them, and offers the three things privacy does with them: export a person,
 close (anonymise) a person, and run the retention rules. `privacy` imports no app directly.
 
-Optional hooks an app may add (never required): `consent_history(user) -> list[dict]` (rows with
+Optional keys a declaration may add: "summary" (a sentence in plain words shown for its
+category in the privacy centre). Optional hooks an app may add (never required): `consent_history(user) -> list[dict]` (rows with
 "at", "topic", "action", "source": shown in the privacy centre) and `stop_direct_marketing(user)
 -> int` (called by the centre's "stop all direct marketing" button).
 """
@@ -178,15 +179,24 @@ def retention_rules() -> list[RetentionRule]:
 
 
 def categories() -> list[dict]:
-    """What the store holds, per category, for the privacy centre: the category, the apps'
-    models' field names (verbose, translated) and what closure does to them."""
+    """What the store holds, per category, for the privacy centre: the category, its plain-words
+    `summary` (an optional declaration key), the models' field names (verbose, translated) and
+    what closure does to them."""
     grouped: dict[str, dict] = {}
     for declaration in declarations():
         key = str(declaration.category)
         entry = grouped.setdefault(
             key,
-            {"category": declaration.category, "fields": [], "on_closure": set(), "reasons": []},
+            {
+                "category": declaration.category,
+                "summary": "",
+                "fields": [],
+                "on_closure": set(),
+                "reasons": [],
+            },
         )
+        if declaration.extra.get("summary") and not entry["summary"]:
+            entry["summary"] = declaration.extra["summary"]
         model = declaration.model
         for name in declaration.fields:
             label = str(getattr(model._meta.get_field(name), "verbose_name", name))
