@@ -59,7 +59,7 @@ DECLARATIONS = [
     {
         "model": "mfa.Authenticator",
         "summary": _(
-            "Your two-step verification devices (never their secret codes) and the browsers where you are signed in."
+            "Your two-step verification devices (without their codes) and the browsers where you are signed in."
         ),
         "fields": ["type", "created_at", "last_used_at"],
         "category": _("Sign-in security: two-step verification devices and active sessions"),

@@ -95,3 +95,21 @@ def test_the_centre_makes_the_same_queries_however_many_rows(client, django_asse
         response = client.get(CENTRE)
     # then six views of the same thing by the same role are one line counting six
     assert [row["count"] for row in response.context["accesses"]] == [6]
+
+
+def test_the_centre_reads_in_malay_with_staff_views_collapsed(client):
+    # given a Malay-speaking customer whose order list was opened three times by support
+    customer = CustomerFactory(preferred_language="ms")
+    agent = StaffFactory(role="support agent")
+    for _ in range(3):
+        log_access(agent, action=AccessAction.VIEWED, target=customer, subject=customer)
+    client.force_login(customer)
+    client.cookies["django_language"] = "ms"
+    # when
+    html = client.get(CENTRE).content.decode()
+    # then the page, the categories and the collapsed line are in Malay
+    assert "Apa yang kami simpan tentang anda" in html
+    assert "Buku alamat anda" in html
+    assert "ejen sokongan</td>" in html
+    assert ">3</td>" in html
+    assert "Muat turun data saya" in html
