@@ -203,9 +203,10 @@ def erase_user(user) -> None:
     Cart.objects.filter(user=user).delete()  # its lines cascade
     orders = Order.objects.for_customer(user)
     order_ids = list(orders.values_list("pk", flat=True))
-    for event in webhook_events_for(order_ids):
+    events = list(webhook_events_for(order_ids))
+    for event in events:
         event.payload = scrub_payload(event.payload)
-        event.save(update_fields=["payload"])
+    WebhookEvent.objects.bulk_update(events, ["payload"], batch_size=500)
     orders.update(
         email=f"closed-account-{user.pk}@closed.invalid",
         billing_address=CLOSED_PLACEHOLDER,
