@@ -7,7 +7,11 @@ README, "Personal data"): `DECLARATIONS`, `export_user(user)`, `erase_user(user)
 close (anonymise) a person, and run the retention rules. `privacy` imports no app directly.
 
 Optional keys a declaration may add: "summary" (a sentence in plain words shown for its
-category in the privacy centre). Optional hooks an app may add (never required): `consent_history(user) -> list[dict]` (rows with
+category in the privacy centre). An app may also list, in `NO_PERSONAL_DATA = {"app.Model":
+"why"}`, its models that look personal to the registry test but hold no personal data.
+`erase_user(user)` gets the user as it was before closure: no app changes the object passed in
+(accounts anonymises its own copy), so an app after accounts still sees the old email, e.g. to
+suppress it. Optional hooks an app may add (never required): `consent_history(user) -> list[dict]` (rows with
 "at", "topic", "action", "source": shown in the privacy centre) and `stop_direct_marketing(user)
 -> int` (called by the centre's "stop all direct marketing" button).
 """
@@ -172,6 +176,15 @@ def declarations() -> list[Declaration]:
 def declared_models() -> set[str]:
     """Labels ("app_label.ModelName", lower case) of every declared model."""
     return {declaration.model._meta.label_lower for declaration in declarations()}
+
+
+def no_personal_data() -> dict[str, str]:
+    """Models the apps say hold no personal data ("app_label.modelname" lower case: why)."""
+    found = {}
+    for app in discover():
+        for label, why in (getattr(app.module, "NO_PERSONAL_DATA", None) or {}).items():
+            found[apps.get_model(label)._meta.label_lower] = str(why)
+    return found
 
 
 def retention_rules() -> list[RetentionRule]:

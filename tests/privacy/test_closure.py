@@ -163,3 +163,19 @@ def test_closing_twice_is_refused():
     close_account(customer)
     with pytest.raises(DataRightsError):
         close_account(customer)
+
+
+def test_apps_after_accounts_still_see_the_old_email_while_erasing(monkeypatch):
+    """Marketing (after accounts in INSTALLED_APPS) suppresses the old address in its own
+    erase_user: the user object it gets still carries it."""
+    from privacy import personal_data
+
+    person = customer_with_data_everywhere("kantan")
+    seen = []
+    original = personal_data.erase_user
+    monkeypatch.setattr(
+        personal_data, "erase_user", lambda user: seen.append(user.email) or original(user)
+    )
+    close_account(person.user)
+    assert seen == [person.email]
+    assert User.objects.get(pk=person.user.pk).email.endswith("@closed.invalid")

@@ -13,7 +13,7 @@ from django.db import models
 from privacy import registry
 
 # Models that hold no personal data although a field looks like it might. Each says why; add a
-# model here only when that is true (a model with a customer's words, contact details, IPs,
+# model here (or in its app's personal_data.NO_PERSONAL_DATA) only when that is true (a model with a customer's words, contact details, IPs,
 # files or a link to a person is declared in its app's personal_data.py instead).
 NO_PERSONAL_DATA = {
     # The outbox carries ids and handler names only (its contract forbids personal data in args).
@@ -70,7 +70,7 @@ def undeclared_personal_models(declared: set[str]) -> dict[str, list[str]]:
     found = {}
     for model in apps.get_models(include_auto_created=True):
         label = model._meta.label_lower
-        if label in declared or label in NO_PERSONAL_DATA:
+        if label in declared or label in NO_PERSONAL_DATA or label in registry.no_personal_data():
             continue
         if model._meta.auto_created:
             # A many-to-many table belongs to the model declaring the field (User's groups).
