@@ -238,3 +238,19 @@ def test_optional_keys_are_kept_and_optional_hooks_are_found():
     assert loaded.declarations[0].extra == {"shown_in_centre": False}
     assert loaded.hook("consent_history") is module.consent_history
     assert loaded.hook("stop_direct_marketing") is None
+
+
+def test_manage_py_check_reports_a_broken_declaration(monkeypatch):
+    from privacy.checks import personal_data_declarations
+
+    assert personal_data_declarations(None) == []
+
+    def broken():
+        raise ImproperlyConfigured("example.personal_data: defines no erase_user(user)")
+
+    monkeypatch.setattr(registry, "discover", broken)
+    [error] = personal_data_declarations(None)
+    assert (error.id, error.msg) == (
+        "privacy.E001",
+        "example.personal_data: defines no erase_user(user)",
+    )
