@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.cache import never_cache
 
 from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 from ipmart.core.http import client_ip
@@ -191,7 +190,6 @@ class OrderAwaitingVerificationAdmin(NoDeleteMixin, admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @never_cache
     def preview_view(self, request, document_id: int, page: int):
         document = _document_for(request, document_id, OPEN)
         preview = get_object_or_404(
