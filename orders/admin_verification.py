@@ -164,6 +164,8 @@ class OrderAwaitingVerificationAdmin(NoDeleteMixin, admin.ModelAdmin):
             )
             .order_by("uploaded_at", "id")
         )
+        for document in documents:
+            document.reject_form = RejectDocumentForm(prefix=f"d{document.pk}")
         can_open = request.user.has_perm(OPEN)
         log_access(
             request.user,
@@ -183,7 +185,6 @@ class OrderAwaitingVerificationAdmin(NoDeleteMixin, admin.ModelAdmin):
             "documents": documents,
             "can_open": can_open,
             "can_decide": request.user.has_perm(DECIDE),
-            "reject_form": RejectDocumentForm(),
             "pending": DocumentStatus.PENDING,
         }
         response = render(request, "admin/orders/verification_review.html", context)
@@ -231,7 +232,7 @@ class OrderAwaitingVerificationAdmin(NoDeleteMixin, admin.ModelAdmin):
                     else _("Approved."),
                 )
             else:
-                form = RejectDocumentForm(request.POST)
+                form = RejectDocumentForm(request.POST, prefix=f"d{document.pk}")
                 if not form.is_valid():
                     messages.error(
                         request, _("Choose a reason (and write a note for “another reason”).")

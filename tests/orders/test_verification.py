@@ -304,11 +304,16 @@ def test_a_rejection_is_emailed_with_its_reason_and_the_customer_uploads_again(
     order, (statement, identity) = _held_with_two_documents(client)
     client.force_login(staff("verification reviewer"))
     # a reason is required
-    _decide(client, statement, decision="reject", reason="other", note="")
+    _decide(client, statement, decision="reject", **{f"d{statement.pk}-reason": "other"})
     statement.refresh_from_db()
     assert statement.status == DocumentStatus.PENDING
     with django_capture_on_commit_callbacks(execute=True):
-        _decide(client, statement, decision="reject", reason="unreadable", note="Too blurry")
+        _decide(
+            client,
+            statement,
+            decision="reject",
+            **{f"d{statement.pk}-reason": "unreadable", f"d{statement.pk}-note": "Too blurry"},
+        )
     statement.refresh_from_db()
     assert (statement.status, statement.rejection_reason) == ("rejected", "unreadable")
     [email] = mail.outbox
