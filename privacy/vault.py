@@ -120,12 +120,23 @@ def _chunk_aad(storage_name: str, index: int, last: bool) -> bytes:
 
 
 def _rechunk(pieces: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Cut `pieces` into `size`-byte chunks (the last possibly shorter, possibly empty),
+    without copying large pieces (memoryview slices)."""
     buffer = bytearray()
     for piece in pieces:
-        buffer += piece
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
+        view = memoryview(piece)
+        if buffer:
+            need = size - len(buffer)
+            buffer += view[:need]
+            view = view[need:]
+            if len(buffer) < size:
+                continue
+            yield bytes(buffer)
+            buffer = bytearray()
+        while len(view) >= size:
+            yield view[:size]
+            view = view[size:]
+        buffer += view
     yield bytes(buffer)  # possibly empty: the last chunk always exists
 
 
@@ -148,6 +159,18 @@ def _encrypt_stream(
     counter[0] += len(current)
     nonce = prefix + struct.pack(">I", index)
     yield aead.encrypt(nonce, current, _chunk_aad(storage_name, index, True))
+
+
+class _CiphertextFile(File):
+    """What Storage.save gets: `chunks()` hands the ciphertext chunks straight to a storage
+    that writes chunks (the filesystem); `read()` serves one that reads (S3 uploads)."""
+
+    def __init__(self, iterator: Iterator[bytes], name: str):
+        self._iterator = iterator
+        super().__init__(io.BufferedReader(_IteratorReader(iterator), CHUNK_SIZE), name=name)
+
+    def chunks(self, chunk_size=None):
+        yield from self._iterator
 
 
 class _IteratorReader(io.RawIOBase):
@@ -183,11 +206,8 @@ def store(pieces: Iterable[bytes]) -> VaultFile:
     storage_name = str(uuid.uuid4())
     counter = [0]
     storage = document_storage()
-    reader = io.BufferedReader(
-        _IteratorReader(_encrypt_stream(pieces, data_key, storage_name, counter)),
-        buffer_size=CHUNK_SIZE,
-    )
-    saved = storage.save(storage_name, File(reader, name=storage_name))
+    stream = _encrypt_stream(pieces, data_key, storage_name, counter)
+    saved = storage.save(storage_name, _CiphertextFile(stream, storage_name))
     if saved != storage_name:
         storage.delete(saved)
         raise VaultError("the storage renamed a vault blob")
