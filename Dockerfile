@@ -25,7 +25,7 @@ RUN SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=postgres://build/build \
     GATEWAY_SECRET_API_KEY=build GATEWAY_WEBHOOK_KEY_ID=build GATEWAY_WEBHOOK_SECRET=build \
     DOCUMENT_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     python manage.py collectstatic --noinput \
-    && mkdir -p /app/var && chown -R ipmart /app/var
+    && mkdir -p /app/var/vault && chmod 700 /app/var/vault && chown -R ipmart /app/var
 
 USER ipmart
 EXPOSE 8000
