@@ -1,14 +1,16 @@
 """Catalogue, cart, checkout and the customer's orders."""
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -294,11 +296,27 @@ def order_detail(request, number: str):
     return _order_page(request, get_order_for_customer(request.user, number))
 
 
+# Uploads a customer may start per minute (every file costs a parse, maybe a PDF child).
+UPLOADS_PER_MINUTE = 20
+
+
+def _upload_allowed(user) -> bool:
+    key = f"orders:uploads:{user.pk}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    return cache.incr(key) <= UPLOADS_PER_MINUTE
+
+
 @login_required
 @csrf_exempt
 def document_upload(request, number: str):
     """Upload one verification document. The size-capping handler must be in place before the
     body is read, so CSRF is checked inside (csrf_protect), after it is installed."""
+    if not _upload_allowed(request.user):
+        return HttpResponse(
+            _("Too many uploads in a short time. Please wait a minute and try again."),
+            status=429,
+            content_type="text/plain; charset=utf-8",
+        )
     request.upload_handlers = [
         SizeCappedUploadHandler(request, max_bytes=settings.DOCUMENT_MAX_UPLOAD_MB * 1024 * 1024)
     ]

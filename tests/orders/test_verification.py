@@ -353,3 +353,31 @@ def test_the_preview_headers(client, vault_dir):
     assert "no-store" in response["Cache-Control"]
     assert response["Content-Security-Policy"].startswith("default-src 'none'")
     assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_uploads_are_rate_limited(client, vault_dir, settings, monkeypatch):
+    from orders import views
+
+    monkeypatch.setattr(views, "UPLOADS_PER_MINUTE", 2)
+    settings.VERIFICATION_MAX_FILES = 5
+    order = held_order()
+    client.force_login(order.user)
+    codes = [
+        upload(client, order, "identity", "ic.png", identity_png()).status_code for _ in range(3)
+    ]
+    assert codes == [302, 302, 429]
+    assert order.documents.count() == 2
+
+
+def test_the_order_page_reads_in_malay_and_the_privacy_centre_shows_the_opening(client, vault_dir):
+    order = held_order(CustomerFactory(preferred_language="ms"))
+    client.force_login(order.user)
+    upload(client, order, "identity", "ic.png", identity_png())
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    assert "Dokumen pengesahan" in page and "Tutup nombor kad." in page
+    document = order.documents.get()
+    client.force_login(staff("verification reviewer"))
+    client.get(f"/admin/orders/orderawaitingverification/document/{document.pk}/preview/1/")
+    client.force_login(order.user)
+    centre = client.get("/account/privacy/").content.decode()
+    assert "verification reviewer" in centre
