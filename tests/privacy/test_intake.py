@@ -119,3 +119,23 @@ def test_a_long_name_keeps_its_extension():
 )
 def test_pan_detection(text, found):
     assert contains_pan(text) is found
+
+
+@pytest.mark.parametrize("kind", ["pdf", "jpeg", "png"])
+def test_random_bytes_behind_a_valid_signature_only_ever_give_a_validation_error(kind):
+    """A small property test: whatever follows the signature, the intake answers with a
+    ValidationError (or a clean file), never another exception."""
+    import random
+
+    from privacy.intake import SIGNATURES
+
+    rng = random.Random(7)
+    name = {"pdf": "x.pdf", "jpeg": "x.jpg", "png": "x.png"}[kind]
+    for _ in range(6 if kind == "pdf" else 40):
+        body = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 4000)))
+        if kind == "pdf" and rng.random() < 0.5:
+            body += b"\n%%EOF\n"
+        try:
+            validate_upload(files.upload(name, SIGNATURES[kind] + body))
+        except ValidationError as error:
+            assert error.code in {"broken", "trailing_data", "active_content", "too_complex"}
