@@ -23,8 +23,9 @@ RUN SECRET_KEY=build ALLOWED_HOSTS=build DATABASE_URL=postgres://build/build \
     REDIS_URL=redis://build:6379/0 MFA_ENCRYPTION_KEYS=T6mMslsdSEuBKohd3EUSKkrbJ_FdfmOqSNRxY3ip0aY= \
     GATEWAY_ENDPOINT=http://build GATEWAY_MERCHANT_ID=build GATEWAY_API_KEY_ID=build \
     GATEWAY_SECRET_API_KEY=build GATEWAY_WEBHOOK_KEY_ID=build GATEWAY_WEBHOOK_SECRET=build \
+    DOCUMENT_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     python manage.py collectstatic --noinput \
-    && mkdir -p /app/var && chown -R ipmart /app/var
+    && mkdir -p /app/var/vault && chmod 700 /app/var/vault && chown -R ipmart /app/var
 
 USER ipmart
 EXPOSE 8000

@@ -12,12 +12,13 @@ STORE_MANAGER = "store manager"
 DATA_PROTECTION_OFFICER = "data protection officer"
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    # Reviews proof-of-payment documents: needs to know whose order it is, nothing more.
+    # Reviews proof-of-payment documents: sees only the orders awaiting verification (their
+    # lines, payment facts and documents, through the verification queue), opens documents and
+    # decides on them; no customer list, no other order.
     VERIFICATION_REVIEWER: {
-        "accounts.view_user",
-        "orders.view_order",
-        "orders.view_orderline",
-        "orders.view_orderevent",
+        "orders.view_orderawaitingverification",
+        "orders.open_verificationdocument",
+        "orders.decide_verificationdocument",
     },
     # Answers inquiries: looks customers and their addresses up; never changes them.
     SUPPORT_AGENT: {
@@ -27,6 +28,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.view_orderline",
         "orders.view_orderevent",
         "orders.view_shipment",
+        "orders.view_verificationdocument",
     },
     # Runs promotional campaigns: topics and campaigns arrive with the marketing app.
     MARKETING_MANAGER: set(),
@@ -52,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.add_shipment",
         "orders.view_refund",
         "orders.add_refund",
+        "orders.view_verificationdocument",
         "privacy.view_disclosure",
         "accounts.view_user",
         "accounts.view_address",

@@ -311,6 +311,8 @@ def main() -> int:
         f" {SMALL} and {LARGE} orders for the customer; {LARGE}+ products in the catalogue)"
     )
     print("\n".join(__import__("privacy_rights").measure()))  # bench/privacy_rights.py
+
+    __import__("documents").report()  # verification documents: bench/documents.py
     return 0
 
 

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyTabularInline
 from privacy.admin_mixins import LogsPersonalDataViewsMixin
 
-from .forms import ShipForm
+from .admin_verification import VerificationDocumentInline  # also registers the queue
+from .forms import FlagForVerificationForm, ShipForm
 from .models import (
     Category,
     LicenceKey,
@@ -34,6 +35,7 @@ from .services.catalogue import (
 )
 from .services.errors import ShopError
 from .services.fulfilment import mark_shipped, refund_order
+from .services.verification import request_verification
 
 
 @admin.register(Category)
@@ -227,6 +229,7 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
     inlines = [
         OrderLineInline,
         PaymentAttemptInline,
+        VerificationDocumentInline,
         ShipmentInline,
         RefundInline,
         OrderEventInline,
@@ -239,11 +242,13 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
     @admin.display(description=_("actions"))
     def actions_links(self, obj):
         return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
             reverse("admin:orders_order_ship", args=[obj.pk]),
             _("Mark shipped"),
             reverse("admin:orders_order_refund", args=[obj.pk]),
             _("Refund"),
+            reverse("admin:orders_order_flag", args=[obj.pk]),
+            _("Ask for verification documents"),
         )
 
     def has_add_permission(self, request) -> bool:
@@ -260,6 +265,11 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
                 "<int:order_id>/refund/",
                 self.admin_site.admin_view(self.refund_view),
                 name="orders_order_refund",
+            ),
+            path(
+                "<int:order_id>/flag/",
+                self.admin_site.admin_view(self.flag_view),
+                name="orders_order_flag",
             ),
             *super().get_urls(),
         ]
@@ -318,6 +328,18 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
             form_class=RefundForm,
             title=_("Refund order %(number)s in full"),
             run=lambda order, data: refund_order(
+                order, reason=data["reason"], acting_user=request.user
+            ),
+        )
+
+    def flag_view(self, request, order_id: int):
+        return self._action_view(
+            request,
+            order_id,
+            permission="orders.change_order",
+            form_class=FlagForVerificationForm,
+            title=_("Hold order %(number)s for verification documents"),
+            run=lambda order, data: request_verification(
                 order, reason=data["reason"], acting_user=request.user
             ),
         )

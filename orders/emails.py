@@ -5,9 +5,28 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from .models import LicenceKey, LicenceKeyStatus, Order
+from .models import DocumentKind, LicenceKey, LicenceKeyStatus, Order, VerificationDocument
 
-KINDS = {"paid", "shipped", "refunded"}
+KINDS = {"paid", "shipped", "refunded", "verification_requested"}
+
+
+def _send(order: Order, template: str, context: dict) -> None:
+    context = {"order": order, "site_url": settings.SITE_URL, **context}
+    with translation.override(order.user.preferred_language):
+        subject = render_to_string(f"orders/email/{template}_subject.txt", context).strip()
+        body = render_to_string(f"orders/email/{template}.txt", context)
+    EmailMessage(subject=subject, body=body, to=[order.email]).send()
+
+
+def verification_context() -> dict:
+    """What the customer is told about verification (email and order page)."""
+    required = [DocumentKind(kind).label for kind in settings.VERIFICATION_REQUIRED_KINDS]
+    return {
+        "required_kinds": required,
+        "retention_days": settings.DOCUMENT_RETENTION_DAYS,
+        "max_files": settings.VERIFICATION_MAX_FILES,
+        "max_mb": settings.DOCUMENT_MAX_UPLOAD_MB,
+    }
 
 
 def send_order_email(order: Order, kind: str) -> None:
@@ -21,13 +40,18 @@ def send_order_email(order: Order, kind: str) -> None:
             .order_by("order_line_id", "id")
         )
     context = {
-        "order": order,
         "lines": list(order.lines.all()),
         "keys": keys,
         "shipment": order.shipments.order_by("-shipped_at").first(),
-        "site_url": settings.SITE_URL,
     }
-    with translation.override(order.user.preferred_language):
-        subject = render_to_string(f"orders/email/{kind}_subject.txt", context).strip()
-        body = render_to_string(f"orders/email/{kind}.txt", context)
-    EmailMessage(subject=subject, body=body, to=[order.email]).send()
+    if kind == "verification_requested":
+        context.update(verification_context())
+    _send(order, kind, context)
+
+
+def send_document_rejected_email(document: VerificationDocument) -> None:
+    _send(
+        document.order,
+        "document_rejected",
+        {"document": document, **verification_context()},
+    )

@@ -1,6 +1,10 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from privacy.intake import refuse, validate_upload
+
+from .models import DocumentKind, RejectionReason
 from .services.cart import MAX_QUANTITY_PER_LINE
 
 
@@ -45,3 +49,49 @@ class CheckoutForm(forms.Form):
 class ShipForm(forms.Form):
     carrier = forms.CharField(max_length=60)
     tracking_number = forms.CharField(max_length=80)
+
+
+class DocumentUploadForm(forms.Form):
+    """One verification document: its kind and the file. The file goes through the safe-upload
+    intake (type from the bytes, images re-encoded, PDFs checked in a child process); the
+    cleaned value is a privacy.intake.CleanFile."""
+
+    kind = forms.ChoiceField(label=_("Kind of document"), choices=DocumentKind.choices)
+    file = forms.FileField(
+        label=_("File (PDF, JPEG or PNG)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+    )
+
+    def __init__(self, *args, oversize: set[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.oversize = oversize or set()
+
+    def clean_file(self):
+        return validate_upload(self.cleaned_data["file"], allowed=("pdf", "jpeg", "png"))
+
+    def clean(self):
+        # A file dropped by the size cap arrives as "missing": say it was too large instead.
+        if "file" in self.oversize:
+            self.errors.pop("file", None)
+            self.add_error("file", refuse("too_large", mb=settings.DOCUMENT_MAX_UPLOAD_MB))
+        return super().clean()
+
+
+class RejectDocumentForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=RejectionReason.choices)
+    note = forms.CharField(
+        label=_("Note to the customer"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == RejectionReason.OTHER and not (data.get("note") or "").strip():
+            self.add_error("note", _("Write the reason in the note."))
+        return data
+
+
+class FlagForVerificationForm(forms.Form):
+    reason = forms.CharField(max_length=200, label=_("Why (kept in the order's history)"))

@@ -68,6 +68,11 @@ class Product(models.Model):
         _("units in stock"), default=0, help_text=_("Physical goods only; licences count keys.")
     )
     is_active = models.BooleanField(_("on sale"), default=True)
+    high_risk = models.BooleanField(
+        _("high risk"),
+        default=False,
+        help_text=_("Paid orders with this product wait for verification documents."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -236,6 +241,9 @@ class Order(models.Model):
     reserved_until = models.DateTimeField()
     stock_released = models.BooleanField(default=False)
     paid_at = models.DateTimeField(null=True, blank=True)
+    verification_flagged = models.BooleanField(
+        _("verification asked by staff"), default=False, editable=False
+    )
 
     objects = OrderQuerySet.as_manager()
 
@@ -307,6 +315,10 @@ class OrderEventKind(models.TextChoices):
     EXPIRED = "expired", _("Expired")
     REFUNDED = "refunded", _("Refunded")
     NOTE = "note", _("Note")
+    DOCUMENT_UPLOADED = "document_uploaded", _("Document uploaded")
+    DOCUMENT_APPROVED = "document_approved", _("Document approved")
+    DOCUMENT_REJECTED = "document_rejected", _("Document rejected")
+    VERIFIED = "verified", _("Verified")
 
 
 class OrderEvent(models.Model):
@@ -370,6 +382,12 @@ class PaymentAttempt(models.Model):
     )
     gateway_payment_id = models.CharField(max_length=100, blank=True)
     gateway_status = models.CharField(max_length=60, blank=True)
+    card_country = models.CharField(
+        _("card's issuing country"),
+        max_length=2,
+        blank=True,
+        help_text=_("When the gateway reports it."),
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -456,3 +474,124 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.pk}"
+
+
+# --- Verification documents ----------------------------------------------------------------
+
+
+class DocumentKind(models.TextChoices):
+    CARD_STATEMENT = "card_statement", _("Card statement")
+    IDENTITY = "identity", _("Identity document")
+    ADDRESS = "address", _("Proof of address")
+
+
+class DocumentStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class RejectionReason(models.TextChoices):
+    UNREADABLE = "unreadable", _("The document is not readable")
+    WRONG_KIND = "wrong_kind", _("It is not the kind of document asked for")
+    NAME_MISMATCH = "name_mismatch", _("The name does not match the order")
+    CARD_MISMATCH = "card_mismatch", _("The card does not match the payment")
+    EXPIRED = "expired", _("The document has expired or is too old")
+    NOT_MASKED = "not_masked", _("The card number is not masked")
+    OTHER = "other", _("Another reason (see the note)")
+
+
+class VerificationDocumentQuerySet(models.QuerySet):
+    def live(self):
+        """Documents that count towards the order's verification: waiting or approved."""
+        return self.filter(status__in=[DocumentStatus.PENDING, DocumentStatus.APPROVED])
+
+
+class VerificationDocument(models.Model):
+    """A file a customer uploaded to prove they are the cardholder. The file and its previews
+    are in the vault (encrypted); this row keeps the decision, which outlives the files."""
+
+    SECRET_FIELDS = ("original_name",)
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=20, choices=DocumentKind.choices)
+    status = models.CharField(
+        _("state"), max_length=12, choices=DocumentStatus.choices, default=DocumentStatus.PENDING
+    )
+    file = models.OneToOneField(
+        "privacy.VaultFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    content_type = models.CharField(max_length=40)
+    original_name = models.CharField(_("file name"), max_length=100, blank=True)
+    pages = models.PositiveSmallIntegerField(default=1)
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rejection_reason = models.CharField(
+        _("reason"), max_length=20, choices=RejectionReason.choices, blank=True
+    )
+    rejection_note = models.CharField(_("note to the customer"), max_length=300, blank=True)
+    shredded_at = models.DateTimeField(_("files destroyed"), null=True, blank=True)
+
+    objects = VerificationDocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("verification document")
+        verbose_name_plural = _("verification documents")
+        permissions = [
+            ("open_verificationdocument", "Can open the content of a verification document"),
+            ("decide_verificationdocument", "Can approve or reject a verification document"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="document_decided_when_not_pending",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
+                name="document_rejection_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "decided_at"], name="document_status_decided")]
+
+    def __str__(self) -> str:
+        return f"Document {self.pk}"
+
+    @property
+    def is_shredded(self) -> bool:
+        return self.shredded_at is not None
+
+
+class DocumentPreview(models.Model):
+    """A PNG a reviewer may look at: a rendered PDF page or the re-encoded image, encrypted in
+    the vault like the document."""
+
+    document = models.ForeignKey(
+        VerificationDocument, on_delete=models.CASCADE, related_name="previews"
+    )
+    page = models.PositiveSmallIntegerField()
+    file = models.OneToOneField(
+        "privacy.VaultFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["document", "page"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "page"], name="one_preview_per_page")
+        ]
+
+    def __str__(self) -> str:
+        return f"Preview {self.pk}"
+
+
+class OrderAwaitingVerification(Order):
+    """The reviewer's queue in admin: held orders and their documents, nothing else."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("order awaiting verification")
+        verbose_name_plural = _("orders awaiting verification")

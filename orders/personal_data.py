@@ -9,14 +9,12 @@ Verification documents (issue 7) declare themselves in `orders/personal_data_doc
 that module exists its declarations, export, files, erasure and rules are merged in below.
 """
 
-import importlib
-import importlib.util
-
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ipmart.core.serialise import rows
 
+from . import personal_data_documents as documents
 from .models import (
     Cart,
     CartLine,
@@ -214,19 +212,19 @@ def erase_user(user) -> None:
     orders.filter(~Q(shipping_address="")).update(shipping_address=CLOSED_PLACEHOLDER)
 
 
-# --- Verification documents (issue 7), merged in when their module is on this branch.
-if importlib.util.find_spec(f"{__package__}.personal_data_documents") is not None:
-    _documents = importlib.import_module(f"{__package__}.personal_data_documents")
-    DECLARATIONS += list(_documents.DECLARATIONS)
-    RETENTION_RULES += list(getattr(_documents, "RETENTION_RULES", []))
-    _export_orders, _erase_orders = export_user, erase_user
+# --- Verification documents: declared in their own module, joined here.
+DECLARATIONS += documents.DOCUMENT_DECLARATIONS
+RETENTION_RULES += documents.RETENTION_RULES
+_export_orders, _erase_orders = export_user, erase_user
 
-    def export_user(user) -> dict[str, list[dict]]:  # noqa: F811
-        return {**_export_orders(user), **_documents.export_user(user)}
 
-    def erase_user(user) -> None:  # noqa: F811
-        _documents.erase_user(user)
-        _erase_orders(user)
+def export_user(user) -> dict[str, list[dict]]:  # noqa: F811
+    return {**_export_orders(user), **documents.export_documents(user)}
 
-    if hasattr(_documents, "export_files"):
-        export_files = _documents.export_files
+
+def erase_user(user) -> None:  # noqa: F811
+    documents.erase_documents(user)
+    _erase_orders(user)
+
+
+export_files = documents.export_document_files

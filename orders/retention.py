@@ -1,17 +1,23 @@
 """Retention rules of the shop, run by privacy's one retention schedule (`manage.py retention`).
 
 Each takes `now` and `dry_run` and returns one line per thing that goes (or would go), naming it
-by id or order number, never by personal data. With dry_run=True nothing changes."""
+by id or order number, never by personal data. With dry_run=True nothing changes.
+
+Verification documents: a decided document's files are crypto-shredded DOCUMENT_RETENTION_DAYS
+after the decision; a waiting document's as soon as its order is closed (refunded, cancelled,
+expired). The rows stay as the record of the decision."""
 
 import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from privacy.models import AccountClosure
 
 from .models import (
     Cart,
+    DocumentStatus,
     Fulfilment,
     LicenceKey,
     Order,
@@ -19,8 +25,10 @@ from .models import (
     PaymentAttempt,
     Refund,
     Shipment,
+    VerificationDocument,
 )
 from .personal_data import webhook_events_for
+from .services.verification import shred_document
 
 BATCH = 500
 
@@ -46,6 +54,9 @@ def delete_stale_anonymous_carts(*, now, dry_run: bool) -> list[str]:
 def _delete_orders(order_ids: list[int]) -> None:
     """Delete orders and every row that points to them (issued keys included)."""
     with transaction.atomic():
+        for document in VerificationDocument.objects.filter(order_id__in=order_ids):
+            shred_document(document)  # long past its own retention: normally already shredded
+        VerificationDocument.objects.filter(order_id__in=order_ids).delete()
         webhook_events_for(order_ids).delete()
         Refund.objects.filter(order_id__in=order_ids).delete()
         Shipment.objects.filter(order_id__in=order_ids).delete()
@@ -86,3 +97,33 @@ def delete_orders_of_closed_accounts(*, now, dry_run: bool) -> list[str]:
     if not dry_run and orders:
         _delete_orders([pk for pk, _ in orders])
     return [f"order {number} of a closed account" for _, number in orders]
+
+
+CLOSED_ORDER_STATUSES = (OrderStatus.REFUNDED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+
+
+def documents_to_shred(*, now: datetime.datetime):
+    cutoff = now - datetime.timedelta(days=settings.DOCUMENT_RETENTION_DAYS)
+    decided = ~Q(status=DocumentStatus.PENDING) & Q(decided_at__lte=cutoff)
+    abandoned = Q(status=DocumentStatus.PENDING, order__status__in=CLOSED_ORDER_STATUSES)
+    return (
+        VerificationDocument.objects.filter(shredded_at__isnull=True)
+        .filter(decided | abandoned)
+        .select_related("order")
+        .order_by("id")
+    )
+
+
+def shred_expired_documents(*, now: datetime.datetime, dry_run: bool = False) -> list[str]:
+    """Shred what is due. One line per document (ids and order numbers only)."""
+    lines = []
+    for document in documents_to_shred(now=now)[:1000]:
+        why = (
+            "waiting, order closed"
+            if document.status == DocumentStatus.PENDING
+            else "past retention"
+        )
+        lines.append(f"document {document.pk} of order {document.order.number}: {why}")
+        if not dry_run:
+            shred_document(document)
+    return lines

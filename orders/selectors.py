@@ -3,7 +3,17 @@
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
-from .models import Cart, CartLine, LicenceKey, LicenceKeyStatus, Order, OrderLine
+from privacy.models import AccessAction, AccessLog
+
+from .models import (
+    Cart,
+    CartLine,
+    LicenceKey,
+    LicenceKeyStatus,
+    Order,
+    OrderLine,
+    VerificationDocument,
+)
 
 CART_SESSION_KEY = "cart_id"
 
@@ -44,4 +54,22 @@ def get_order_for_customer(user, number: str) -> Order:
     return get_object_or_404(
         Order.objects.for_customer(user).prefetch_related(Prefetch("lines", queryset=lines)),
         number=number,
+    )
+
+
+def get_documents_for_customer(order: Order) -> list[VerificationDocument]:
+    """The verification documents of an order the caller got through get_order_for_customer."""
+    return list(VerificationDocument.objects.filter(order=order).order_by("uploaded_at", "id"))
+
+
+def get_document_views(documents: list[VerificationDocument]) -> list[AccessLog]:
+    """When staff opened these documents, and in which role (shown to their owner)."""
+    if not documents:
+        return []
+    return list(
+        AccessLog.objects.filter(
+            target_type=VerificationDocument._meta.label_lower,
+            target_id__in=[str(d.pk) for d in documents],
+            action__in=[AccessAction.VIEWED, AccessAction.DOWNLOADED],
+        ).order_by("-at", "-id")[:50]
     )

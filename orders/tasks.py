@@ -54,3 +54,22 @@ def reconcile_payments_task() -> dict:
     ]:
         expired += expire_order(order)
     return {"checked": checked, "expired": expired}
+
+
+@shared_task
+def send_document_email_task(document_id: int) -> None:
+    """Tell the customer a document was rejected and why (they may upload again)."""
+    from .emails import send_document_rejected_email
+    from .models import VerificationDocument
+
+    document = VerificationDocument.objects.filter(pk=document_id).select_related("order").first()
+    if document is not None:
+        send_document_rejected_email(document)
+
+
+@shared_task
+def shred_expired_documents_task() -> int:
+    """Beat: crypto-shred verification documents past retention (orders.retention)."""
+    from .retention import shred_expired_documents
+
+    return len(shred_expired_documents(now=timezone.now()))

@@ -17,6 +17,7 @@ urlpatterns = [
     path("orders/<str:number>/receipt/", views.order_receipt, name="receipt"),
     path("orders/<str:number>/pay/", views.order_pay, name="pay"),
     path("orders/<str:number>/cancel/", views.order_cancel, name="cancel"),
+    path("orders/<str:number>/documents/", views.document_upload, name="document_upload"),
     path("payments/return/", payment_views.payment_return, name="payment_return"),
     path("payments/webhook/", payment_views.payment_webhook, name="payment_webhook"),
 ]

@@ -1,31 +1,44 @@
 """Catalogue, cart, checkout and the customer's orders."""
 
 import hashlib
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Address
+from privacy.intake import SizeCappedUploadHandler
 
 from .catalogue import cached_fragment, catalogue_version, displayed_availability, tax_rates
-from .forms import AddToCartForm, CheckoutForm, QuantityForm, ShopFilterForm
-from .models import Category, Order, Product
-from .selectors import get_cart, get_cart_lines, get_order_for_customer
+from .emails import verification_context
+from .forms import AddToCartForm, CheckoutForm, DocumentUploadForm, QuantityForm, ShopFilterForm
+from .models import Category, DocumentStatus, Order, OrderStatus, Product
+from .selectors import (
+    get_cart,
+    get_cart_lines,
+    get_document_views,
+    get_documents_for_customer,
+    get_order_for_customer,
+)
 from .services.availability import available_units
 from .services.cart import add_to_cart, remove_from_cart, set_cart_quantity
 from .services.checkout import cancel_order, place_order
 from .services.errors import ShopError
 from .services.payments import start_payment
+from .services.verification import upload_document
 
 PAGE_SIZE = 24
 
@@ -262,10 +275,75 @@ class WindowPage:
         return self.number - 1
 
 
+def _order_page(request, order: Order, *, upload_form=None, status: int = 200):
+    documents = get_documents_for_customer(order)
+    context = {
+        "order": order,
+        "lines": order.lines.all(),
+        "documents": documents,
+        "document_views": get_document_views(documents),
+        "can_upload": order.status == OrderStatus.ON_HOLD
+        and sum(1 for d in documents if d.status != DocumentStatus.REJECTED)
+        < settings.VERIFICATION_MAX_FILES,
+        "upload_form": upload_form or DocumentUploadForm(),
+        **(verification_context() if order.status == OrderStatus.ON_HOLD else {}),
+    }
+    return render(request, "orders/order_detail.html", context, status=status)
+
+
 @login_required
 def order_detail(request, number: str):
+    return _order_page(request, get_order_for_customer(request.user, number))
+
+
+# Uploads a customer may start per minute (every file costs a parse, maybe a PDF child).
+UPLOADS_PER_MINUTE = 20
+
+
+def _upload_allowed(user) -> bool:
+    key = f"orders:uploads:{user.pk}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    return cache.incr(key) <= UPLOADS_PER_MINUTE
+
+
+@login_required
+@csrf_exempt
+def document_upload(request, number: str):
+    """Upload one verification document. The size-capping handler must be in place before the
+    body is read, so CSRF is checked inside (csrf_protect), after it is installed."""
+    if not _upload_allowed(request.user):
+        return HttpResponse(
+            _("Too many uploads in a short time. Please wait a minute and try again."),
+            status=429,
+            content_type="text/plain; charset=utf-8",
+        )
+    request.upload_handlers = [
+        SizeCappedUploadHandler(request, max_bytes=settings.DOCUMENT_MAX_UPLOAD_MB * 1024 * 1024)
+    ]
+    return _document_upload(request, number)
+
+
+@csrf_protect
+@require_POST
+def _document_upload(request, number: str):
     order = get_order_for_customer(request.user, number)
-    return render(request, "orders/order_detail.html", {"order": order, "lines": order.lines.all()})
+    form = DocumentUploadForm(request.POST, request.FILES, oversize=request.oversize_uploads)
+    if form.is_valid():
+        try:
+            upload_document(
+                order,
+                kind=form.cleaned_data["kind"],
+                clean=form.cleaned_data["file"],
+                acting_user=request.user,
+            )
+        except ShopError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, _("Thank you. We received your document and will review it soon.")
+            )
+            return redirect(order.get_absolute_url() + "#documents")
+    return _order_page(request, order, upload_form=form, status=400)
 
 
 @login_required

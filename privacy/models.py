@@ -419,3 +419,30 @@ class BreachAffected(models.Model):
 
     def __str__(self) -> str:
         return f"Affected {self.pk}"
+
+class VaultFile(models.Model):
+    """One encrypted blob in the document vault (privacy.vault). The blob holds only ciphertext;
+    its data key is kept here wrapped by a master key (`key_id` names it), so rotating master
+    keys rewrites this row, never the blob. Shredding deletes the blob and the wrapped key."""
+
+    SECRET_FIELDS = ("storage_name", "wrapped_key")
+
+    storage_name = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=40, db_index=True)
+    wrapped_key = models.BinaryField(max_length=128)
+    size = models.PositiveBigIntegerField(help_text=_("Plaintext size in bytes."))
+    created_at = models.DateTimeField(default=timezone.now)
+    rewrapped_at = models.DateTimeField(null=True, blank=True)
+    shredded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("vault file")
+        verbose_name_plural = _("vault files")
+
+    def __str__(self) -> str:
+        return f"Vault file {self.pk}"
+
+    @property
+    def is_shredded(self) -> bool:
+        return self.shredded_at is not None

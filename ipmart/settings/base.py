@@ -347,3 +347,30 @@ CELERY_BEAT_SCHEDULE["retention"] = {
     "task": "privacy.tasks.retention_task",
     "schedule": 24 * 60 * 60.0,
 }
+
+# --- Verification documents (issue 7)
+# Master keys of the document vault, newest first: "key-id:<base64 of 32 random bytes>", comma
+# separated. New files use the first; `manage.py rotate_document_keys` re-wraps old files.
+DOCUMENT_KEYS = env_list("DOCUMENT_KEYS")
+# Where encrypted blobs go when STORAGES has no "documents" entry: a private folder, never
+# served (not under STATIC_ROOT or MEDIA_ROOT).
+DOCUMENT_STORAGE_DIR = Path(os.environ.get("DOCUMENT_STORAGE_DIR", str(VAR_DIR / "vault")))
+# Upload limits: bytes per file (enforced while the request streams in) and files per order.
+DOCUMENT_MAX_UPLOAD_MB = int(os.environ.get("DOCUMENT_MAX_UPLOAD_MB", "10"))
+VERIFICATION_MAX_FILES = int(os.environ.get("VERIFICATION_MAX_FILES", "5"))
+# Rejected documents after which the order is cancelled and refunded.
+VERIFICATION_MAX_REJECTIONS = int(os.environ.get("VERIFICATION_MAX_REJECTIONS", "3"))
+# Hold rule thresholds (whole ringgit): any order above the first, a customer's first paid
+# order above the second.
+VERIFICATION_HOLD_TOTAL_MYR = int(os.environ.get("VERIFICATION_HOLD_TOTAL_MYR", "5000"))
+VERIFICATION_HOLD_FIRST_ORDER_MYR = int(os.environ.get("VERIFICATION_HOLD_FIRST_ORDER_MYR", "2000"))
+# Document kinds that must be approved before a held order is released.
+VERIFICATION_REQUIRED_KINDS = env_list("VERIFICATION_REQUIRED_KINDS", "card_statement,identity")
+# Days after the reviewer's decision until a document's files are crypto-shredded.
+DOCUMENT_RETENTION_DAYS = int(os.environ.get("DOCUMENT_RETENTION_DAYS", "30"))
+# Safe-upload intake (privacy/intake): image pixel limit (Pillow's default is 89 MP), PDF page
+# limit, and the CPU seconds and memory of the child process that parses and renders a PDF.
+INTAKE_MAX_IMAGE_PIXELS = int(os.environ.get("INTAKE_MAX_IMAGE_PIXELS", "25000000"))
+INTAKE_PDF_MAX_PAGES = int(os.environ.get("INTAKE_PDF_MAX_PAGES", "20"))
+INTAKE_PDF_CPU_SECONDS = int(os.environ.get("INTAKE_PDF_CPU_SECONDS", "5"))
+INTAKE_PDF_MEMORY_MB = int(os.environ.get("INTAKE_PDF_MEMORY_MB", "768"))

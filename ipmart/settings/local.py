@@ -16,4 +16,7 @@ STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", False)
 MFA_ENCRYPTION_KEYS = MFA_ENCRYPTION_KEYS or [  # noqa: F405
     "T6mMslsdSEuBKohd3EUSKkrbJ_FdfmOqSNRxY3ip0aY="  # local demo only
 ]
+DOCUMENT_KEYS = DOCUMENT_KEYS or [  # noqa: F405
+    "local-demo:3q1xwQ0zJ4k8l0wPq0o3oA8s1mY0n6n9hVv2rUu0K2E="  # local demo only
+]
 VAR_DIR.mkdir(parents=True, exist_ok=True)

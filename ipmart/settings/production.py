@@ -30,6 +30,11 @@ MFA_ENCRYPTION_KEYS = [
 if not MFA_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("MFA_ENCRYPTION_KEYS must hold at least one Fernet key.")
 STAFF_MFA_REQUIRED = True
+DOCUMENT_KEYS = [key.strip() for key in required("DOCUMENT_KEYS").split(",") if key.strip()]
+# Fails at start for a malformed key, not at the first upload.
+from privacy.keys import parse_master_keys  # noqa: E402
+
+parse_master_keys(DOCUMENT_KEYS)
 GATEWAY_ENDPOINT = required("GATEWAY_ENDPOINT")
 GATEWAY_MERCHANT_ID = required("GATEWAY_MERCHANT_ID")
 GATEWAY_API_KEY_ID = required("GATEWAY_API_KEY_ID")

@@ -14,6 +14,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MFA_ENCRYPTION_KEYS = ["Ns1ezwnGtzZqwEIYVDQ7QisiExdH5YAxvxyCl-UvT_0="]
 STAFF_MFA_REQUIRED = True
+DOCUMENT_KEYS = ["test-1:Tm90LWEtcmVhbC1rZXktb25seS1mb3ItdGVzdHMhISE="]
 CELERY_TASK_ALWAYS_EAGER = True
 if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = "ipmart-test"  # noqa: F405
@@ -33,3 +34,8 @@ if DATABASES["default"].get("ENGINE") == "django.db.backends.sqlite3":  # noqa: 
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"ipmart-test-{os.getpid()}.sqlite3")
     }
+
+# The document vault writes to a folder of this test process, never into the checkout's var/.
+import tempfile  # noqa: E402
+
+DOCUMENT_STORAGE_DIR = Path(tempfile.gettempdir()) / f"ipmart-test-vault-{os.getpid()}"

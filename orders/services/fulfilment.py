@@ -49,6 +49,7 @@ def fulfil_order(order: Order) -> bool:
         move_order(
             order, OrderStatus.ON_HOLD, event=OrderEventKind.HELD, message="; ".join(reasons)
         )
+        _email_after_commit(order, "verification_requested")
         return False
     try:
         with transaction.atomic():

@@ -172,6 +172,7 @@ def _interpret(payment: dict | None, checkout_status: str | None) -> tuple[str |
         "gateway_status": checkout_status or "",
         "amount": None,
         "currency": None,
+        "card_country": "",
     }
     if payment:
         output = payment.get("paymentOutput") or {}
@@ -181,12 +182,22 @@ def _interpret(payment: dict | None, checkout_status: str | None) -> tuple[str |
             gateway_status=str(payment.get("status") or ""),
             amount=money.get("amount"),
             currency=money.get("currencyCode"),
+            card_country=_card_country(output),
         )
         category = (payment.get("statusOutput") or {}).get("statusCategory")
         return CATEGORY_TO_STATUS.get(category), facts
     if checkout_status == "CANCELLED_BY_CONSUMER":
         return AttemptStatus.CANCELLED, facts
     return None, facts
+
+
+def _card_country(output: dict) -> str:
+    """The card's issuing country when the gateway reports one (ISO 3166 alpha-2). Connect v1's
+    card output does not carry it today; a gateway or acquirer that adds `countryCode` to the
+    card is read here, and the verification hold rule compares it with the billing country."""
+    card = (output.get("cardPaymentMethodSpecificOutput") or {}).get("card") or {}
+    country = str(card.get("countryCode") or "")
+    return country.upper() if len(country) == 2 and country.isalpha() else ""
 
 
 # Attempt outcomes that leave the order as it is and only enter its history.
@@ -233,7 +244,16 @@ def apply_payment_status(
     attempt.status = new_status
     attempt.gateway_payment_id = facts["payment_id"] or attempt.gateway_payment_id
     attempt.gateway_status = facts["gateway_status"]
-    attempt.save(update_fields=["status", "gateway_payment_id", "gateway_status", "updated_at"])
+    attempt.card_country = facts["card_country"] or attempt.card_country
+    attempt.save(
+        update_fields=[
+            "status",
+            "gateway_payment_id",
+            "gateway_status",
+            "card_country",
+            "updated_at",
+        ]
+    )
 
     reference = f"{attempt.merchant_reference} via {source}"
     if new_status == AttemptStatus.PAID and order.status == OrderStatus.PENDING_PAYMENT:

@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 from accounts.models import User
 from orders.models import (
     AttemptStatus,
+    DocumentKind,
     Fulfilment,
     LicenceKey,
     LicenceKeyStatus,
@@ -24,10 +25,13 @@ from orders.models import (
     Shipment,
     WebhookEvent,
 )
+from orders.services.verification import upload_document
+from privacy.intake import validate_upload
 from privacy.models import AcceptanceMethod, AccessAction, DataExport, PolicyVersion
 from privacy.rights import list_affected_customers, record_breach
 from privacy.services import accept_policy, log_access, open_data_request, record_disclosure
 
+from . import documents
 from .accounts import AddressFactory, StaffFactory, TOTPAuthenticatorFactory, UserFactory
 from .orders import (
     OrderFactory,
@@ -134,6 +138,14 @@ def customer_with_data_everywhere(tag: str = "zulaikha") -> Person:
     )
     Fulfilment.objects.create(order=order)
     Shipment.objects.create(order=order, carrier="Pos Laju", tracking_number="EE123456789MY")
+    # a second order held for verification, with an identity document in the vault
+    held = OrderFactory(user=user, status=OrderStatus.ON_HOLD, paid_at=now)
+    upload_document(
+        held,
+        kind=DocumentKind.IDENTITY,
+        clean=validate_upload(documents.upload("identity.png", documents.png(40, 30))),
+        acting_user=user,
+    )
     Refund.objects.create(
         order=order, attempt=attempt, amount_sen=1000, status="failed", reason="Damaged box"
     )

@@ -1,6 +1,7 @@
 """Production settings pass Django's deployment checks and refuse to start without their
 secrets; the models and the migrations agree."""
 
+import base64
 import secrets
 
 import pytest
@@ -23,6 +24,7 @@ PRODUCTION_ENV = {
     "GATEWAY_WEBHOOK_KEY_ID": "webhook-key-id",
     "GATEWAY_WEBHOOK_SECRET": secrets.token_urlsafe(32),
     "GATEWAY_ALLOWED_REDIRECT_HOSTS": ".worldline-solutions.com",
+    "DOCUMENT_KEYS": "prod-1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
 }
 SETUP = ["-c", "import django; django.setup(); print('started')"]
 
@@ -52,6 +54,7 @@ REQUIRED = [
     "GATEWAY_SECRET_API_KEY",
     "GATEWAY_WEBHOOK_SECRET",
     "GATEWAY_ALLOWED_REDIRECT_HOSTS",
+    "DOCUMENT_KEYS",
 ]
 
 

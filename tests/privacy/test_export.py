@@ -37,9 +37,13 @@ def test_the_archive_holds_every_declared_field_of_every_app_and_nobody_elses_da
     other = customer_with_data_everywhere("bunga")
     # when
     files = read_archive(build_archive(person.user))
-    # then one JSON file per app with a README
+    # then one JSON file per app with a README, and the person's own document, decrypted
     apps_with_data = [app.app_label for app in registry.discover()]
-    assert sorted(files) == sorted(["README.txt", *(f"{label}.json" for label in apps_with_data)])
+    data_files = sorted(name for name in files if not name.startswith("files/"))
+    assert data_files == sorted(["README.txt", *(f"{label}.json" for label in apps_with_data)])
+    kept = [name for name in files if name.startswith("files/")]
+    assert len(kept) == 1 and kept[0].endswith("-identity.png")
+    assert files[kept[0]].startswith(b"\x89PNG\r\n\x1a\n")
     documents = {name: json.loads(data) for name, data in files.items() if name.endswith(".json")}
     for declaration in registry.declarations():
         if declaration.model_label in ONLY_AFTER_CLOSURE:
@@ -52,7 +56,7 @@ def test_the_archive_holds_every_declared_field_of_every_app_and_nobody_elses_da
         for row in records:
             assert set(declaration.fields) <= set(row), declaration.model_label
     # and the person's own data is there, the other customer's is not
-    text = b"".join(files.values()).decode()
+    text = b"".join(data for name, data in files.items() if not name.startswith("files/")).decode()
     assert person.email in text and person.full_name in text and person.address_lines[0] in text
     assert person.order_numbers[0] in text
     for needle in other.needles + other.order_numbers:

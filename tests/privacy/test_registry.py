@@ -72,6 +72,8 @@ def undeclared_personal_models(declared: set[str]) -> dict[str, list[str]]:
         label = model._meta.label_lower
         if label in declared or label in NO_PERSONAL_DATA or label in registry.no_personal_data():
             continue
+        if model._meta.proxy and model._meta.concrete_model._meta.label_lower in declared:
+            continue  # a proxy shares its concrete model's table and declaration
         if model._meta.auto_created:
             # A many-to-many table belongs to the model declaring the field (User's groups).
             owner = model._meta.auto_created._meta.label_lower
