@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
 from ipmart.core.http import client_ip
-from privacy.models import AccessAction
 from privacy.admin_mixins import LogsPersonalDataViewsMixin
+from privacy.models import AccessAction
 from privacy.services import log_access
 from privacy.vault import VaultError
 

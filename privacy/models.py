@@ -420,6 +420,7 @@ class BreachAffected(models.Model):
     def __str__(self) -> str:
         return f"Affected {self.pk}"
 
+
 class VaultFile(models.Model):
     """One encrypted blob in the document vault (privacy.vault). The blob holds only ciphertext;
     its data key is kept here wrapped by a master key (`key_id` names it), so rotating master
