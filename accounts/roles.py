@@ -9,6 +9,7 @@ VERIFICATION_REVIEWER = "verification reviewer"
 SUPPORT_AGENT = "support agent"
 MARKETING_MANAGER = "marketing manager"
 STORE_MANAGER = "store manager"
+DATA_PROTECTION_OFFICER = "data protection officer"
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Reviews proof-of-payment documents: needs to know whose order it is, nothing more.
@@ -26,6 +27,20 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.view_orderline",
         "orders.view_orderevent",
         "orders.view_shipment",
+        # Customer service (issue 9): the queue, threads, canned replies, FAQ, held emails.
+        "support.view_inquiry",
+        "support.change_inquiry",
+        "support.view_macro",
+        "support.add_macro",
+        "support.change_macro",
+        "support.view_faqtopic",
+        "support.add_faqtopic",
+        "support.change_faqtopic",
+        "support.view_faqentry",
+        "support.add_faqentry",
+        "support.change_faqentry",
+        "support.view_inboundemail",
+        "support.change_inboundemail",
     },
     # Runs promotional campaigns: topics and campaigns arrive with the marketing app.
     MARKETING_MANAGER: set(),
@@ -58,6 +73,17 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "privacy.add_policyversion",
         "privacy.change_policyversion",
         "privacy.view_accesslog",
+    },
+    # PDPA 2024's data protection officer: privacy requests and complaints (issue 9 adds the
+    # support permissions; issue 10 adds data requests and the breach register).
+    DATA_PROTECTION_OFFICER: {
+        "accounts.view_user",
+        "support.view_inquiry",
+        "support.change_inquiry",
+        "support.handle_restricted_inquiry",
+        "support.view_macro",
+        "support.view_inboundemail",
+        "support.change_inboundemail",
     },
 }
 

@@ -32,3 +32,5 @@ if DATABASES["default"].get("ENGINE") == "django.db.backends.sqlite3":  # noqa: 
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"ipmart-test-{os.getpid()}.sqlite3")
     }
+# The inbound email webhook's tests sign Mailgun payloads with this key.
+ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": "test-mailgun-signing-key"}

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, Permission
 
 from accounts.models import User
 from accounts.roles import (
+    DATA_PROTECTION_OFFICER,
     MARKETING_MANAGER,
     ROLE_PERMISSIONS,
     STORE_MANAGER,
@@ -48,6 +49,7 @@ def test_the_groups_after_migrations_are_exactly_the_role_table():
         SUPPORT_AGENT,
         MARKETING_MANAGER,
         STORE_MANAGER,
+        DATA_PROTECTION_OFFICER,
     }
 
 

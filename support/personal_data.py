@@ -1,0 +1,91 @@
+"""What support holds about a person (discovered by privacy.registry)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from .models import InboundEmail, Inquiry, Message, MessageKind
+
+# One entry per model holding personal data.
+DECLARATIONS = [
+    {
+        "model": "support.Inquiry",
+        "fields": ["reference", "name", "email", "language", "category", "subject", "rating"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+    {
+        "model": "support.Message",
+        "fields": ["body", "created_at"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+    {
+        "model": "support.InboundEmail",
+        "fields": ["from_address", "subject", "body", "received_at"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+]
+
+
+def export_user(user) -> dict[str, list[dict]]:
+    """This app's rows about `user`, JSON-ready, keyed by model name. Internal notes are staff's
+    working notes about the inquiry and are included: they are about the person too."""
+    inquiries = list(Inquiry.objects.filter(user=user).order_by("created_at", "id"))
+    messages = Message.objects.filter(inquiry__user=user).select_related("inquiry")
+    inbound = InboundEmail.objects.filter(inquiry__user=user).select_related("inquiry")
+    return {
+        "Inquiry": [
+            {
+                "reference": i.reference,
+                "name": i.name,
+                "email": i.email,
+                "language": i.language,
+                "category": i.category,
+                "subject": i.subject,
+                "status": i.status,
+                "created_at": i.created_at.isoformat(),
+                "rating": i.rating,
+            }
+            for i in inquiries
+        ],
+        "Message": [
+            {
+                "inquiry": m.inquiry.reference,
+                "from": "customer" if m.kind == MessageKind.CUSTOMER else m.kind,
+                "body": m.body,
+                "created_at": m.created_at.isoformat(),
+            }
+            for m in messages.order_by("created_at", "id")
+        ],
+        "InboundEmail": [
+            {
+                "inquiry": e.inquiry.reference,
+                "from_address": e.from_address,
+                "subject": e.subject,
+                "body": e.body,
+                "received_at": e.received_at.isoformat(),
+            }
+            for e in inbound.order_by("received_at", "id")
+        ],
+    }
+
+
+def erase_user(user) -> None:
+    """Delete the person's inquiries; their messages, inbound emails and notification rows go
+    with them (cascade)."""
+    Inquiry.objects.filter(user=user).delete()
+
+
+RETENTION_RULES = [
+    {
+        "name": "resolved inquiries past retention",
+        "setting": "SUPPORT_RETENTION_DAYS",
+        "run": "support.retention.delete_expired_inquiries",
+    },
+]
