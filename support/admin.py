@@ -150,14 +150,18 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
 
     # --- queue
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).with_due()
+        # ModelAdmin.get_queryset orders before we annotate: annotate first, then order.
+        queryset = Inquiry.objects.with_due()
         if may_read_restricted(request.user):
-            return queryset.annotate(shown_subject=F("subject"))
-        return queryset.annotate(
-            shown_subject=Case(
-                When(category__in=RESTRICTED_CATEGORIES, then=Value("")), default=F("subject")
+            queryset = queryset.annotate(shown_subject=F("subject"))
+        else:
+            queryset = queryset.annotate(
+                shown_subject=Case(
+                    When(category__in=RESTRICTED_CATEGORIES, then=Value("")),
+                    default=F("subject"),
+                )
             )
-        )
+        return queryset.order_by(*self.get_ordering(request))
 
     def get_ordering(self, request):
         # Open work first, overdue at the top, then by the next due time.
