@@ -76,7 +76,7 @@ def test_the_acknowledgement_is_in_the_language_the_page_was_in(
 
     # then
     assert Inquiry.objects.get().language == "ms"
-    assert mail.outbox[0].to == ["siti@example.com"]
+    assert "Terima kasih kerana menghubungi Khidmat Pelanggan IPmart" in mail.outbox[0].body
 
 
 def test_a_customer_sends_an_inquiry_about_their_own_order(client, customer):
