@@ -48,9 +48,10 @@ def search_faq(query: str, language: str, *, limit: int = 20) -> list[FaqEntry]:
             + SearchVector("answer_ms", weight="B", config=config)
         )
         search = SearchQuery(query, config=config, search_type="websearch")
+        # Filter on the match (@@): ts_rank gives non-matching rows a tiny non-zero rank.
         return _in(
-            entries.annotate(rank=SearchRank(vector, search))
-            .filter(rank__gt=0)
+            entries.annotate(document=vector, rank=SearchRank(vector, search))
+            .filter(document=search)
             .order_by("-rank", "pk")[:limit],
             language,
         )

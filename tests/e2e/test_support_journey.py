@@ -67,6 +67,7 @@ def test_guest_asks_agent_answers_with_a_canned_reply_guest_answers_agent_resolv
     context, agent_page = _signed_in(browser, live_server, agent)
     agent_page.goto(live_server.url + "/admin/support/inquiry/")
     agent_page.get_by_role("link", name=inquiry.reference).click()
+    agent_page.wait_for_url(re.compile(rf"/admin/support/inquiry/{inquiry.pk}/change/"))
     assert agent_page.get_by_text("My key says <invalid>.").is_visible()
     agent_page.get_by_label("Canned reply").select_option(label="Ask for the order number (test)")
 
@@ -75,8 +76,9 @@ def test_guest_asks_agent_answers_with_a_canned_reply_guest_answers_agent_resolv
         "Could you tell us the order number?"
     )
     assert agent_page.get_by_label("Status").input_value() == Status.WAITING
-    agent_page.get_by_role("button", name="Save", exact=True).click()
-    agent_page.wait_for_url(re.compile(rf"/admin/support/inquiry/{inquiry.pk}/change/"))
+    with agent_page.expect_navigation():
+        agent_page.get_by_role("button", name="Save", exact=True).click()
+    assert agent_page.get_by_text("Saved.").is_visible()
     inquiry.refresh_from_db()
     assert inquiry.status == Status.WAITING
 
@@ -86,8 +88,8 @@ def test_guest_asks_agent_answers_with_a_canned_reply_guest_answers_agent_resolv
     page.goto(live_server.url + _link(reply_email.body, "/support/t/"))
     assert page.get_by_text("Could you tell us the order number?").is_visible()
     page.get_by_label("Your reply").fill("It is IPM-ABCD-EFGH.")
-    page.get_by_role("button", name="Send reply").click()
-    page.wait_for_url(re.compile(r"/support/t/"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send reply").click()
     assert page.get_by_text("Your reply was added.").is_visible()
     inquiry.refresh_from_db()
     assert inquiry.status == Status.OPEN
@@ -96,15 +98,17 @@ def test_guest_asks_agent_answers_with_a_canned_reply_guest_answers_agent_resolv
     agent_page.reload()
     assert agent_page.get_by_text("It is IPM-ABCD-EFGH.").is_visible()
     agent_page.get_by_label("Status").select_option(Status.RESOLVED)
-    agent_page.get_by_role("button", name="Save", exact=True).click()
-    agent_page.wait_for_url(re.compile(rf"/admin/support/inquiry/{inquiry.pk}/change/"))
+    with agent_page.expect_navigation():
+        agent_page.get_by_role("button", name="Save", exact=True).click()
+    assert agent_page.get_by_text("Saved.").is_visible()
 
     # then it is resolved and the guest can rate it with one click from the email
     inquiry.refresh_from_db()
     assert inquiry.status == Status.RESOLVED
     page.goto(live_server.url + _link(mail.outbox[-1].body, "/support/rate/"))
     page.get_by_label("Good: it solved my problem").check()
-    page.get_by_role("button", name="Send my rating").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send my rating").click()
     assert page.get_by_text("your rating is recorded").is_visible()
     inquiry.refresh_from_db()
     assert inquiry.rating == "good"
@@ -134,6 +138,7 @@ def test_a_customer_finds_an_answer_through_the_faq_search_on_a_phone(live_serve
     page.goto(live_server.url + "/support/")
     page.get_by_role("searchbox", name="Search the FAQ").fill("licence key")
     page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"\?q=licence"))
 
     # then the answer shows and the page does not scroll sideways
     assert page.get_by_text("Your keys are in the payment email").first.is_visible()
