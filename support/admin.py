@@ -10,20 +10,26 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin
+from ipmart.core.http import client_ip
 from orders.models import LicenceKey, LicenceKeyStatus, Order
 from privacy.admin_mixins import LogsPersonalDataViewsMixin
+from privacy.models import AccessAction
+from privacy.services import log_access
 
 from . import services
 from .models import (
     FINISHED_STATUSES,
     RESTRICTED_CATEGORIES,
+    Attachment,
     FaqEntry,
     FaqTopic,
     InboundEmail,
@@ -32,6 +38,7 @@ from .models import (
     Macro,
     Status,
 )
+from .selectors import attachments_without_data
 
 RESTRICTED_PERMISSION = "support.handle_restricted_inquiry"
 ORDERS_SHOWN = 20
@@ -212,6 +219,37 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
         return allowed and (obj is None or services.can_handle(request.user, obj))
 
     # --- the inquiry page
+    def get_urls(self):
+        return [
+            path(
+                "<int:inquiry_id>/attachment/<int:attachment_id>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="support_inquiry_attachment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def attachment_view(self, request, inquiry_id: int, attachment_id: int):
+        """An attached image, to staff who may open the inquiry; written to the access log.
+        Downloaded, never shown inline (it came from outside)."""
+        inquiry = get_object_or_404(Inquiry, pk=inquiry_id)
+        if not self.has_view_permission(request, inquiry):
+            raise PermissionDenied
+        attachment = get_object_or_404(Attachment, pk=attachment_id, message__inquiry=inquiry)
+        log_access(
+            request.user,
+            action=AccessAction.DOWNLOADED,
+            target=inquiry,
+            subject=inquiry.user,
+            ip_address=client_ip(request),
+            detail=f"admin inquiry {inquiry.reference} attachment {attachment.pk}",
+        )
+        response = HttpResponse(bytes(attachment.data), content_type=attachment.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{attachment.name}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "no-store"
+        return response
+
     def access_subject(self, obj):
         return obj.user
 
@@ -242,7 +280,11 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
             macro.body_in_language = macro.body_in(inquiry.language)
         return {
             "inquiry": inquiry,
-            "thread": list(inquiry.messages.select_related("author")),
+            "thread": list(
+                inquiry.messages.select_related("author").prefetch_related(
+                    attachments_without_data()
+                )
+            ),
             "held_emails": list(inquiry.inbound_emails.filter(status=InboundStatus.HELD)),
             "customer": inquiry.user,
             "customer_orders": orders,

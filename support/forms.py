@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order
 
+from .attachments import ImagesField
 from .models import Category, Rating
 from .services import MAX_MESSAGE_CHARS
 
@@ -27,6 +28,7 @@ class InquiryForm(forms.Form):
         max_length=MAX_MESSAGE_CHARS,
         widget=forms.Textarea(attrs={"rows": 8}),
     )
+    attachments = ImagesField(label=_("Images"))
     website = forms.CharField(
         label=_("Leave this field empty"),
         required=False,
@@ -67,6 +69,7 @@ class ReplyForm(forms.Form):
         max_length=MAX_MESSAGE_CHARS,
         widget=forms.Textarea(attrs={"rows": 6}),
     )
+    attachments = ImagesField(label=_("Images"))
 
 
 class RatingForm(forms.Form):

@@ -248,6 +248,28 @@ class Message(models.Model):
         return self.kind != MessageKind.NOTE
 
 
+class Attachment(models.Model):
+    """An image a customer attached to a message, as re-encoded by `support.attachments` (never
+    the uploaded bytes). Kept in the database until the encrypted vault takes over."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(_("name"), max_length=40)
+    content_type = models.CharField(max_length=20)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    data = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class InboundStatus(models.TextChoices):
     ADDED = "added", _("Added to the thread")
     HELD = "held", _("Held: sender is not the inquiry's customer")

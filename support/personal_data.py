@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from .models import InboundEmail, Inquiry, Message, MessageKind
+from .models import Attachment, InboundEmail, Inquiry, Message, MessageKind
 
 # One entry per model holding personal data.
 DECLARATIONS = [
@@ -17,6 +17,14 @@ DECLARATIONS = [
     {
         "model": "support.Message",
         "fields": ["body", "created_at"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+    {
+        "model": "support.Attachment",
+        "fields": ["name", "content_type", "size", "created_at"],
         "category": _("Messages to Customer Service"),
         "on_closure": "erase",
         "keep_reason": "",
@@ -76,9 +84,21 @@ def export_user(user) -> dict[str, list[dict]]:
     }
 
 
+def export_files(user):
+    """The images the person attached to their messages (as kept: re-encoded)."""
+    attachments = Attachment.objects.filter(message__inquiry__user=user).select_related(
+        "message__inquiry"
+    )
+    for attachment in attachments.order_by("id").iterator():
+        yield (
+            f"support/{attachment.message.inquiry.reference}/{attachment.pk}-{attachment.name}",
+            bytes(attachment.data),
+        )
+
+
 def erase_user(user) -> None:
-    """Delete the person's inquiries; their messages, inbound emails and notification rows go
-    with them (cascade)."""
+    """Delete the person's inquiries; their messages, attachments, inbound emails and
+    notification rows go with them (cascade)."""
     Inquiry.objects.filter(user=user).delete()
 
 

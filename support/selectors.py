@@ -3,12 +3,20 @@
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
-from .models import Inquiry, Message, MessageKind
+from .models import Attachment, Inquiry, Message, MessageKind
+
+
+def attachments_without_data():
+    return Prefetch("attachments", queryset=Attachment.objects.defer("data"))
 
 
 def public_messages():
     """A thread as its customer sees it: never the internal notes."""
-    return Message.objects.exclude(kind=MessageKind.NOTE).select_related("author")
+    return (
+        Message.objects.exclude(kind=MessageKind.NOTE)
+        .select_related("author")
+        .prefetch_related(attachments_without_data())
+    )
 
 
 def get_inquiry_for_customer(user, reference: str) -> Inquiry:

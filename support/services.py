@@ -18,6 +18,7 @@ from ipmart.core.outbox import enqueue
 from .models import (
     FINISHED_STATUSES,
     RESTRICTED_CATEGORIES,
+    Attachment,
     InboundEmail,
     InboundStatus,
     Inquiry,
@@ -62,6 +63,24 @@ def _clean_body(body: str) -> str:
     return body
 
 
+def _attach(message: Message, images) -> None:
+    """Keep the cleaned images (support.attachments.CleanImage) with the message."""
+    Attachment.objects.bulk_create(
+        [
+            Attachment(
+                message=message,
+                name=image.name,
+                content_type=image.content_type,
+                size=len(image.data),
+                width=image.width,
+                height=image.height,
+                data=image.data,
+            )
+            for image in images
+        ]
+    )
+
+
 def _notify(inquiry: Inquiry, kind: str, message: Message | None = None) -> None:
     enqueue(EMAIL_HANDLER, inquiry.pk, kind, message.pk if message else 0)
 
@@ -77,10 +96,12 @@ def submit_inquiry(
     body: str,
     language: str,
     order=None,
+    attachments=(),
 ) -> Inquiry:
     """Open an inquiry with its first message and email the acknowledgement (reference, and for
     a guest the signed link). `user` is None for a guest. `order` must be the user's own.
-    Privacy requests and complaints are routed to the data protection officer. Raises
+    Privacy requests and complaints are routed to the data protection officer. `attachments`
+    are images already cleaned by support.attachments. Raises
     ValidationError for an empty or oversize message or someone else's order."""
     body = _clean_body(body)
     if order is not None and (user is None or order.user_id != user.pk):
@@ -101,7 +122,7 @@ def submit_inquiry(
         first_response_due=first_due,
         resolution_due=resolution_due,
     )
-    Message.objects.create(
+    message = Message.objects.create(
         inquiry=inquiry,
         kind=MessageKind.CUSTOMER,
         channel=MessageChannel.WEB,
@@ -109,6 +130,7 @@ def submit_inquiry(
         body=body,
         created_at=now,
     )
+    _attach(message, attachments)
     if category in RESTRICTED_CATEGORIES:
         route_inquiry_to_data_request(inquiry)
     _notify(inquiry, "acknowledgement")
@@ -136,7 +158,9 @@ def route_inquiry_to_data_request(inquiry: Inquiry) -> Inquiry:
 
 
 @transaction.atomic
-def reply_as_customer(inquiry: Inquiry, *, body: str, author=None, channel=MessageChannel.WEB):
+def reply_as_customer(
+    inquiry: Inquiry, *, body: str, author=None, channel=MessageChannel.WEB, attachments=()
+):
     """Add the customer's reply to the thread. A reply reopens a resolved, closed or waiting
     inquiry. Raises ValidationError for an empty or oversize message."""
     body = _clean_body(body)
@@ -150,6 +174,7 @@ def reply_as_customer(inquiry: Inquiry, *, body: str, author=None, channel=Messa
         body=body,
         created_at=now,
     )
+    _attach(message, attachments)
     inquiry.updated_at = now
     if inquiry.status != Status.NEW:
         inquiry.status = Status.OPEN

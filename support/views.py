@@ -10,11 +10,13 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from ipmart.core.http import client_ip
 
 from . import selectors, services
+from .attachments import install_upload_cap, skipped_files_error
 from .faq import search_faq, topics_with_entries
 from .forms import FaqSearchForm, InquiryForm, RatingForm, ReplyForm
 from .models import Rating
@@ -28,6 +30,33 @@ from .tokens import (
 )
 
 SENT_SESSION_KEY = "support_sent_reference"
+
+
+def capped_uploads(view):
+    """Install the upload size cap before anything reads the body. The CSRF middleware reads
+    request.POST, so CSRF is checked here instead, after the cap (Django's documented way)."""
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    def wrapper(request, *args, **kwargs):
+        install_upload_cap(request)
+        return protected(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def _bound(form_class, request, **kwargs):
+    """A form bound to the POST and its files, with an error for files skipped as too large."""
+    if request.method != "POST":
+        return form_class(**kwargs)
+    form = form_class(request.POST, request.FILES, **kwargs)
+    skipped = skipped_files_error(request)
+    if skipped:
+        form.is_valid()
+        form.add_error("attachments", skipped)
+    return form
 
 
 def _language() -> str:
@@ -60,11 +89,12 @@ def faq(request):
     return render(request, "support/faq.html", context)
 
 
+@capped_uploads
 @require_http_methods(["GET", "POST"])
 def ask(request):
     user = request.user if request.user.is_authenticated else None
     initial = {"category": request.GET.get("category", "")}
-    form = InquiryForm(request.POST or None, user=user, initial=initial)
+    form = _bound(InquiryForm, request, user=user, initial=initial)
     refused, status = "", 200
     if request.method == "POST":
         ip = client_ip(request)
@@ -90,6 +120,7 @@ def ask(request):
                         subject=form.cleaned_data["subject"],
                         body=form.cleaned_data["message"],
                         language=_language(),
+                        attachments=form.cleaned_data.get("attachments") or (),
                     )
                 except ValidationError as error:
                     form.add_error(None, error)
@@ -121,15 +152,19 @@ def sent(request):
     return render(request, "support/sent.html", {"reference": reference})
 
 
+@capped_uploads
 @login_required
 @require_http_methods(["GET", "POST"])
 def inquiry_detail(request, reference: str):
     inquiry = selectors.get_inquiry_for_customer(request.user, reference)
-    form = ReplyForm(request.POST or None)
+    form = _bound(ReplyForm, request)
     if request.method == "POST" and form.is_valid():
         try:
             services.reply_as_customer(
-                inquiry, body=form.cleaned_data["message"], author=request.user
+                inquiry,
+                body=form.cleaned_data["message"],
+                author=request.user,
+                attachments=form.cleaned_data.get("attachments") or (),
             )
         except ValidationError as error:
             form.add_error("message", error)
@@ -159,6 +194,7 @@ def _link_problem(request, error: InvalidToken):
     )
 
 
+@capped_uploads
 @never_cache
 @require_http_methods(["GET", "POST"])
 def guest_thread(request, token: str):
@@ -166,10 +202,14 @@ def guest_thread(request, token: str):
         inquiry = inquiry_from_guest_token(token)
     except InvalidToken as error:
         return _link_problem(request, error)
-    form = ReplyForm(request.POST or None)
+    form = _bound(ReplyForm, request)
     if request.method == "POST" and form.is_valid():
         try:
-            services.reply_as_customer(inquiry, body=form.cleaned_data["message"])
+            services.reply_as_customer(
+                inquiry,
+                body=form.cleaned_data["message"],
+                attachments=form.cleaned_data.get("attachments") or (),
+            )
         except ValidationError as error:
             form.add_error("message", error)
         else:
