@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from .models import Inquiry, Message
+from .models import Inquiry, Message, Rating
 from .tokens import guest_token, rating_token, reply_address
 
 KINDS = {"acknowledgement", "reply", "resolved"}
@@ -36,6 +36,7 @@ def send_inquiry_email(inquiry: Inquiry, kind: str, message: Message | None = No
             else ""
         ),
         "is_guest": inquiry.user_id is None,
+        "ratings": Rating.choices,
     }
     address = reply_address(inquiry)
     with translation.override(inquiry.language):
