@@ -21,7 +21,9 @@ def public_messages():
 
 def get_inquiry_for_customer(user, reference: str) -> Inquiry:
     return get_object_or_404(
-        Inquiry.objects.for_customer(user).prefetch_related(
+        Inquiry.objects.for_customer(user)
+        .select_related("order")
+        .prefetch_related(
             Prefetch("messages", queryset=public_messages(), to_attr="public_messages")
         ),
         reference=reference,

@@ -332,3 +332,40 @@ def test_a_tampered_rating_link_is_a_404(client, agent):
     assert client.post(f"/support/rate/{token}/", {"rating": "good"}).status_code == 404
     inquiry.refresh_from_db()
     assert inquiry.rating == ""
+
+
+def test_a_thread_page_runs_the_same_queries_with_2_and_40_messages(client, customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from support.models import Attachment
+
+    inquiry = InquiryFactory(user=customer, order=OrderFactory(user=customer))
+    client.force_login(customer)
+    url = f"/support/inquiries/{inquiry.reference}/"
+
+    def count() -> int:
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            message = Message.objects.create(
+                inquiry=inquiry, kind=MessageKind.AGENT, channel="admin", body=f"m{i}"
+            )
+            Attachment.objects.create(
+                message=message,
+                name="image-1.png",
+                content_type="image/png",
+                size=1,
+                width=1,
+                height=1,
+                data=b"x",
+            )
+
+    add(1)
+    small = count()
+    add(38)
+    assert count() == small
