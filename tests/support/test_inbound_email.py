@@ -86,9 +86,20 @@ def test_a_signed_reply_from_the_customer_joins_the_right_thread_and_reopens_it(
     assert InboundEmail.objects.get().status == InboundStatus.ADDED
 
 
-def test_a_guest_reply_joins_the_thread(client):
+def test_a_guest_reply_joins_the_thread_without_any_csrf_token():
+    # given a client that enforces CSRF as browsers' requests are checked
+    from django.test import Client
+
     inquiry = InquiryFactory(email="guest@example.com")
-    client.post(URL, mailgun_payload(recipient=reply_address(inquiry), sender="guest@example.com"))
+    client = Client(enforce_csrf_checks=True)
+
+    # when
+    response = client.post(
+        URL, mailgun_payload(recipient=reply_address(inquiry), sender="guest@example.com")
+    )
+
+    # then
+    assert response.status_code == 200
     assert inquiry.messages.count() == 2
 
 
