@@ -259,6 +259,7 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context.update(self._page_context(obj))
+            context["title"] = _("Inquiry %(reference)s") % {"reference": obj.reference}
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _page_context(self, inquiry: Inquiry) -> dict:
@@ -330,6 +331,50 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    actions = ["assign_to_me", "resolve_selected", "reopen_selected"]
+
+    @admin.action(description=_("Assign to me"), permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda inquiry: services.assign_inquiry(
+                inquiry, assignee=request.user, acting_user=request.user
+            ),
+        )
+
+    @admin.action(description=_("Resolve (emails the rating link)"), permissions=["change"])
+    def resolve_selected(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda inquiry: services.resolve_inquiry(inquiry, acting_user=request.user),
+        )
+
+    @admin.action(description=_("Reopen"), permissions=["change"])
+    def reopen_selected(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda inquiry: services.reopen_inquiry(inquiry, acting_user=request.user),
+        )
+
+    def _each(self, request, queryset, act) -> None:
+        """Run `act` on each selected inquiry the user may handle; say how many were skipped."""
+        done = skipped = 0
+        for inquiry in queryset:
+            try:
+                act(inquiry)
+                done += 1
+            except (PermissionDenied, ValidationError):
+                skipped += 1
+        self.message_user(
+            request,
+            _("%(done)d inquiries changed, %(skipped)d skipped (not yours to handle).")
+            % {"done": done, "skipped": skipped},
+            messages.SUCCESS if not skipped else messages.WARNING,
+        )
 
 
 @admin.register(Macro)

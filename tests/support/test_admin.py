@@ -370,3 +370,35 @@ def test_the_queue_and_the_inquiry_page_run_the_same_queries_at_10_and_1000(clie
     assert Inquiry.objects.count() == 1001
     assert small == large
     assert re.search(r"\d", str(small))
+
+
+def test_bulk_resolve_skips_what_the_agent_may_not_handle(client, agent):
+    # given
+    ordinary = [InquiryFactory(status=Status.OPEN) for _ in range(2)]
+    complaint = InquiryFactory(category=Category.COMPLAINT, status=Status.OPEN)
+    client.force_login(agent)
+
+    # when
+    response = client.post(
+        QUEUE,
+        {
+            "action": "resolve_selected",
+            "_selected_action": [i.pk for i in [*ordinary, complaint]],
+            "index": 0,
+        },
+        follow=True,
+    )
+
+    # then
+    assert "2 inquiries changed, 1 skipped" in response.content.decode()
+    statuses = dict(Inquiry.objects.values_list("pk", "status"))
+    assert [statuses[i.pk] for i in ordinary] == [Status.RESOLVED, Status.RESOLVED]
+    assert statuses[complaint.pk] == Status.OPEN
+
+
+def test_assign_to_me(client, agent):
+    inquiry = InquiryFactory()
+    client.force_login(agent)
+    client.post(QUEUE, {"action": "assign_to_me", "_selected_action": [inquiry.pk], "index": 0})
+    inquiry.refresh_from_db()
+    assert inquiry.assignee == agent
