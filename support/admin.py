@@ -138,11 +138,11 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "subject_shown",
-        "category",
         "status",
+        "due",
+        "category",
         "assignee",
         "age",
-        "due",
     ]
     list_filter = ["status", "category", ("assignee", admin.RelatedOnlyFieldListFilter), AgeFilter]
     list_select_related = ["assignee"]
