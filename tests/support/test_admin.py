@@ -402,3 +402,11 @@ def test_assign_to_me(client, agent):
     client.post(QUEUE, {"action": "assign_to_me", "_selected_action": [inquiry.pk], "index": 0})
     inquiry.refresh_from_db()
     assert inquiry.assignee == agent
+
+
+def test_html_in_a_subject_is_escaped_in_the_queue(client, agent):
+    InquiryFactory(subject='<img src=x onerror="alert(1)">')
+    client.force_login(agent)
+    html = client.get(QUEUE).content.decode()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
