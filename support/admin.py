@@ -102,6 +102,9 @@ class InquiryAdminForm(forms.ModelForm):
         help_text=_("Emailed to the customer in their language; they can answer by email."),
     )
     new_status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
+    # The status the page showed: if the customer answered meanwhile (reopening it), an agent
+    # who did not touch the status does not move it back.
+    shown_status = forms.CharField(widget=forms.HiddenInput, required=False)
     new_assignee = forms.ModelChoiceField(
         label=_("Assignee"), queryset=get_user_model().objects.none(), required=False
     )
@@ -121,6 +124,7 @@ class InquiryAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         inquiry = self.instance
         self.fields["new_status"].initial = inquiry.status
+        self.fields["shown_status"].initial = inquiry.status
         self.fields["new_assignee"].queryset = handlers_of(inquiry)
         self.fields["new_assignee"].initial = inquiry.assignee_id
 
@@ -149,7 +153,7 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
     search_fields = ["reference", "email"]
     list_per_page = 50
     fieldsets = [
-        (_("Answer"), {"fields": ["macro", "reply", "new_status"]}),
+        (_("Answer"), {"fields": ["macro", "reply", "new_status", "shown_status"]}),
         (_("Handling"), {"fields": ["new_assignee", "note"]}),
     ]
     change_form_template = "admin/support/inquiry/change_form.html"
@@ -307,6 +311,8 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
             reply = data.get("reply", "").strip()
             macro = data.get("macro")
             status = data.get("new_status") or inquiry.status
+            if status == data.get("shown_status"):
+                status = inquiry.status  # not touched on the page
             if reply:
                 if macro is not None and macro.sets_status:
                     status = macro.sets_status

@@ -36,6 +36,7 @@ def form(inquiry, **changes):
         "macro": "",
         "reply": "",
         "new_status": inquiry.status,
+        "shown_status": inquiry.status,
         "new_assignee": inquiry.assignee_id or "",
         "note": "",
     }
@@ -410,3 +411,19 @@ def test_html_in_a_subject_is_escaped_in_the_queue(client, agent):
     html = client.get(QUEUE).content.decode()
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
+def test_a_note_on_a_stale_page_does_not_undo_the_customers_reopening(client, agent):
+    # given the agent's page showed "waiting", then the customer answered (reopened)
+    inquiry = InquiryFactory(status=Status.WAITING)
+    stale = form(inquiry, note="Checked the logs")
+    Inquiry.objects.filter(pk=inquiry.pk).update(status=Status.OPEN)
+    client.force_login(agent)
+
+    # when the agent saves a note without touching the status
+    client.post(page(inquiry), stale)
+
+    # then
+    inquiry.refresh_from_db()
+    assert inquiry.status == Status.OPEN
+    assert inquiry.messages.filter(kind=MessageKind.NOTE).count() == 1
