@@ -252,6 +252,8 @@ class Attachment(models.Model):
     """An image a customer attached to a message, as re-encoded by `support.attachments` (never
     the uploaded bytes). Kept in the database until the encrypted vault takes over."""
 
+    SECRET_FIELDS = ("data",)
+
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     name = models.CharField(_("name"), max_length=40)
     content_type = models.CharField(max_length=20)
