@@ -29,6 +29,20 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "orders.view_orderevent",
         "orders.view_shipment",
         "orders.view_verificationdocument",
+        # Customer service (issue 9): the queue, threads, canned replies, FAQ, held emails.
+        "support.view_inquiry",
+        "support.change_inquiry",
+        "support.view_macro",
+        "support.add_macro",
+        "support.change_macro",
+        "support.view_faqtopic",
+        "support.add_faqtopic",
+        "support.change_faqtopic",
+        "support.view_faqentry",
+        "support.add_faqentry",
+        "support.change_faqentry",
+        "support.view_inboundemail",
+        "support.change_inboundemail",
     },
     # Runs promotional campaigns: topics and campaigns arrive with the marketing app.
     MARKETING_MANAGER: set(),
@@ -79,6 +93,12 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "privacy.view_accesslog",
         "privacy.view_disclosure",
         "privacy.view_policyversion",
+        "support.view_inquiry",
+        "support.change_inquiry",
+        "support.handle_restricted_inquiry",
+        "support.view_macro",
+        "support.view_inboundemail",
+        "support.change_inboundemail",
     },
 }
 

@@ -313,6 +313,8 @@ def main() -> int:
     print("\n".join(__import__("privacy_rights").measure()))  # bench/privacy_rights.py
 
     __import__("documents").report()  # verification documents: bench/documents.py
+
+    __import__("customer_service").report()  # bench/customer_service.py (issue 9)
     return 0
 
 

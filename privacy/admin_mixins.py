@@ -41,7 +41,7 @@ class LogsPersonalDataViewsMixin:
         subject_ids = self.access_subject_ids(obj)
         detail = f"{self.access_detail(obj)} {page}".strip()
         primary = self.access_subject(obj) if len(subject_ids) == 1 else None
-        if primary is not None:
+        if primary is not None or not subject_ids:  # one customer, or a guest without account
             log_access(
                 request.user,
                 action=AccessAction.VIEWED,

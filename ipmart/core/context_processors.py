@@ -15,6 +15,7 @@ SITE_LINKS = {
     "set_language": "set_language",
     "policy": "privacy:policy",
     "policy_history": "privacy:history",
+    "support": "support:faq",
 }
 
 

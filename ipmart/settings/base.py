@@ -374,3 +374,33 @@ INTAKE_MAX_IMAGE_PIXELS = int(os.environ.get("INTAKE_MAX_IMAGE_PIXELS", "2500000
 INTAKE_PDF_MAX_PAGES = int(os.environ.get("INTAKE_PDF_MAX_PAGES", "20"))
 INTAKE_PDF_CPU_SECONDS = int(os.environ.get("INTAKE_PDF_CPU_SECONDS", "5"))
 INTAKE_PDF_MEMORY_MB = int(os.environ.get("INTAKE_PDF_MEMORY_MB", "768"))
+
+# --- Customer service (issue 9)
+# Contact facts shown on /support/ (the policy's "Customer Service" section).
+SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL", "support@ipmart.com.my")
+SUPPORT_PHONE_NUMBERS = env_list("SUPPORT_PHONE_NUMBERS", "+60 3-2711 0000")
+SUPPORT_POSTAL_ADDRESS = os.environ.get(
+    "SUPPORT_POSTAL_ADDRESS", "IPmart Customer Service, Kuala Lumpur, Malaysia"
+)
+# Replies to support email go to SUPPORT_EMAIL's mailbox with a signed per-thread tag:
+# support+<token>@domain. The provider routes that mailbox to the inbound webhook.
+# A guest's signed link to their thread stops working this many days after the last email.
+SUPPORT_GUEST_LINK_DAYS = int(os.environ.get("SUPPORT_GUEST_LINK_DAYS", "30"))
+# The one-click rating link in the "resolved" email works this many days.
+SUPPORT_RATING_LINK_DAYS = int(os.environ.get("SUPPORT_RATING_LINK_DAYS", "30"))
+# New inquiries accepted per hour from one IP address and for one email address.
+SUPPORT_INQUIRIES_PER_HOUR = int(os.environ.get("SUPPORT_INQUIRIES_PER_HOUR", "5"))
+# Targets per category, in hours: "category=hours,…" (categories missing use "other").
+SUPPORT_FIRST_RESPONSE_HOURS = os.environ.get(
+    "SUPPORT_FIRST_RESPONSE_HOURS",
+    "order=8,licence_key=8,billing=24,privacy_request=72,complaint=24,other=24",
+)
+SUPPORT_RESOLUTION_HOURS = os.environ.get(
+    "SUPPORT_RESOLUTION_HOURS",
+    "order=48,licence_key=48,billing=72,privacy_request=504,complaint=504,other=120",
+)
+# Resolved or closed inquiries are deleted (with their messages) this many days after the last
+# activity by the retention schedule.
+SUPPORT_RETENTION_DAYS = int(os.environ.get("SUPPORT_RETENTION_DAYS", "730"))
+# Mailgun signs its inbound webhook with this key; without it the inbound webhook answers 404.
+ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", "")}

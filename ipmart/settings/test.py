@@ -39,3 +39,6 @@ if DATABASES["default"].get("ENGINE") == "django.db.backends.sqlite3":  # noqa: 
 import tempfile  # noqa: E402
 
 DOCUMENT_STORAGE_DIR = Path(tempfile.gettempdir()) / f"ipmart-test-vault-{os.getpid()}"
+
+# The inbound email webhook's tests sign Mailgun payloads with this key.
+ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": "test-mailgun-signing-key"}

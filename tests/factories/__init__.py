@@ -11,6 +11,7 @@ from .orders import (
     cart_with,
 )
 from .privacy import PolicyVersionFactory
+from .support import FaqEntryFactory, FaqTopicFactory, InquiryFactory, MacroFactory
 
 __all__ = [
     "AddressFactory",
@@ -18,7 +19,11 @@ __all__ = [
     "CartLineFactory",
     "CategoryFactory",
     "CustomerFactory",
+    "FaqEntryFactory",
+    "FaqTopicFactory",
+    "InquiryFactory",
     "LicenceKeyFactory",
+    "MacroFactory",
     "OrderFactory",
     "OrderLineFactory",
     "PaymentAttemptFactory",

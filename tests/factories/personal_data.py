@@ -30,6 +30,7 @@ from privacy.intake import validate_upload
 from privacy.models import AcceptanceMethod, AccessAction, DataExport, PolicyVersion
 from privacy.rights import list_affected_customers, record_breach
 from privacy.services import accept_policy, log_access, open_data_request, record_disclosure
+from support.models import Attachment, InboundEmail, Notification
 
 from . import documents
 from .accounts import AddressFactory, StaffFactory, TOTPAuthenticatorFactory, UserFactory
@@ -40,6 +41,7 @@ from .orders import (
     ProductFactory,
     cart_with,
 )
+from .support import InquiryFactory
 
 
 @dataclass
@@ -138,6 +140,27 @@ def customer_with_data_everywhere(tag: str = "zulaikha") -> Person:
     )
     Fulfilment.objects.create(order=order)
     Shipment.objects.create(order=order, carrier="Pos Laju", tracking_number="EE123456789MY")
+    # an inquiry to customer service, with an attachment, an email reply and a sent notification
+    inquiry = InquiryFactory(user=user, subject=f"Question from {full_name}", body=f"Call {phone}")
+    message = inquiry.messages.get()
+    Attachment.objects.create(
+        message=message,
+        name="receipt.png",
+        content_type="image/png",
+        size=3,
+        width=1,
+        height=1,
+        data=b"png",
+    )
+    InboundEmail.objects.create(
+        provider_event_id=str(uuid.uuid4()),
+        inquiry=inquiry,
+        from_address=email,
+        subject="Re: my key",
+        body=f"Thanks, {full_name}",
+        status="added",
+    )
+    Notification.objects.create(key=f"ack-{inquiry.pk}", inquiry=inquiry, sent_at=now)
     # a second order held for verification, with an identity document in the vault
     held = OrderFactory(user=user, status=OrderStatus.ON_HOLD, paid_at=now)
     upload_document(

@@ -41,9 +41,10 @@ def test_the_archive_holds_every_declared_field_of_every_app_and_nobody_elses_da
     apps_with_data = [app.app_label for app in registry.discover()]
     data_files = sorted(name for name in files if not name.startswith("files/"))
     assert data_files == sorted(["README.txt", *(f"{label}.json" for label in apps_with_data)])
-    kept = [name for name in files if name.startswith("files/")]
-    assert len(kept) == 1 and kept[0].endswith("-identity.png")
-    assert files[kept[0]].startswith(b"\x89PNG\r\n\x1a\n")
+    kept = sorted(name for name in files if name.startswith("files/"))
+    assert [name.rsplit("-", 1)[1] for name in kept] == ["identity.png", "receipt.png"]
+    assert kept[0].startswith("files/orders/") and kept[1].startswith("files/support/")
+    assert files[kept[0]].startswith(b"\x89PNG\r\n\x1a\n")  # decrypted from the vault
     documents = {name: json.loads(data) for name, data in files.items() if name.endswith(".json")}
     for declaration in registry.declarations():
         if declaration.model_label in ONLY_AFTER_CLOSURE:

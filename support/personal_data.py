@@ -1,0 +1,148 @@
+"""What support holds about a person (discovered by privacy.registry)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from .models import Attachment, InboundEmail, Inquiry, Message, MessageKind, Notification
+
+# One entry per model holding personal data.
+DECLARATIONS = [
+    {
+        "model": "support.Inquiry",
+        "fields": ["reference", "name", "email", "language", "category", "subject", "rating"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+    {
+        "model": "support.Message",
+        "fields": ["body", "created_at"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+    {
+        "model": "support.Attachment",
+        "fields": ["name", "content_type", "size", "created_at"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+    {
+        "model": "support.InboundEmail",
+        "fields": ["from_address", "subject", "body", "received_at"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+    {
+        # Which emails about an inquiry were sent (the guard that sends each once).
+        "model": "support.Notification",
+        "fields": ["sent_at"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+]
+
+# Written by staff for everyone, never about a person.
+NO_PERSONAL_DATA = {
+    "support.FaqTopic": "FAQ topics written by staff",
+    "support.FaqEntry": "FAQ questions and answers written by staff",
+    "support.Macro": "canned replies written by staff, filled in per inquiry only when sent",
+}
+
+
+def export_user(user) -> dict[str, list[dict]]:
+    """This app's rows about `user`, JSON-ready, keyed by model name. Internal notes are staff's
+    working notes about the inquiry and are included: they are about the person too."""
+    inquiries = list(Inquiry.objects.filter(user=user).order_by("created_at", "id"))
+    messages = Message.objects.filter(inquiry__user=user).select_related("inquiry")
+    inbound = InboundEmail.objects.filter(inquiry__user=user).select_related("inquiry")
+    return {
+        "Inquiry": [
+            {
+                "reference": i.reference,
+                "name": i.name,
+                "email": i.email,
+                "language": i.language,
+                "category": i.category,
+                "subject": i.subject,
+                "status": i.status,
+                "created_at": i.created_at.isoformat(),
+                "rating": i.rating,
+            }
+            for i in inquiries
+        ],
+        "Message": [
+            {
+                "inquiry": m.inquiry.reference,
+                "from": "customer" if m.kind == MessageKind.CUSTOMER else m.kind,
+                "body": m.body,
+                "created_at": m.created_at.isoformat(),
+            }
+            for m in messages.order_by("created_at", "id")
+        ],
+        "InboundEmail": [
+            {
+                "inquiry": e.inquiry.reference,
+                "from_address": e.from_address,
+                "subject": e.subject,
+                "body": e.body,
+                "received_at": e.received_at.isoformat(),
+            }
+            for e in inbound.order_by("received_at", "id")
+        ],
+        "Attachment": [
+            {
+                "inquiry": a.message.inquiry.reference,
+                "name": a.name,
+                "content_type": a.content_type,
+                "size": a.size,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in Attachment.objects.filter(message__inquiry__user=user)
+            .select_related("message__inquiry")
+            .order_by("id")
+        ],
+        "Notification": [
+            {
+                "inquiry": n.inquiry.reference,
+                "sent_at": n.sent_at.isoformat() if n.sent_at else None,
+            }
+            for n in Notification.objects.filter(inquiry__user=user)
+            .select_related("inquiry")
+            .order_by("id")
+        ],
+    }
+
+
+def export_files(user):
+    """The images the person attached to their messages (as kept: re-encoded)."""
+    attachments = Attachment.objects.filter(message__inquiry__user=user).select_related(
+        "message__inquiry"
+    )
+    for attachment in attachments.order_by("id").iterator():
+        yield (
+            f"inquiries/{attachment.message.inquiry.reference}/{attachment.pk}-{attachment.name}",
+            bytes(attachment.data),
+        )
+
+
+def erase_user(user) -> None:
+    """Delete the person's inquiries; their messages, attachments, inbound emails and
+    notification rows go with them (cascade)."""
+    Inquiry.objects.filter(user=user).delete()
+
+
+RETENTION_RULES = [
+    {
+        "name": "resolved inquiries past retention",
+        "setting": "SUPPORT_RETENTION_DAYS",
+        "run": "support.retention.delete_expired_inquiries",
+    },
+]

@@ -1,0 +1,381 @@
+"""Every state change of customer service, one function per action. Views, admin, the inbound
+email webhook and tasks call these; emails go through the outbox (`support.tasks`)."""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.roles import DATA_PROTECTION_OFFICER
+from ipmart.core.outbox import enqueue
+
+from .models import (
+    FINISHED_STATUSES,
+    RESTRICTED_CATEGORIES,
+    Attachment,
+    InboundEmail,
+    InboundStatus,
+    Inquiry,
+    Macro,
+    Message,
+    MessageChannel,
+    MessageKind,
+    Rating,
+    Status,
+)
+from .targets import STATUTORY_DAYS, due_times
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+MAX_MESSAGE_CHARS = 10_000
+EMAIL_HANDLER = "support.tasks.send_inquiry_email"
+
+
+def new_reference() -> str:
+    while True:
+        chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+        reference = f"SUP-{chars[:4]}-{chars[4:]}"
+        if not Inquiry.objects.filter(reference=reference).exists():
+            return reference
+
+
+def can_handle(user, inquiry: Inquiry) -> bool:
+    """May this staff member read the thread? Privacy requests and complaints only for the data
+    protection officer (and superusers)."""
+    if not inquiry.is_restricted:
+        return True
+    return user.has_perm("support.handle_restricted_inquiry")
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise ValidationError(_("Write a message."))
+    if len(body) > MAX_MESSAGE_CHARS:
+        raise ValidationError(
+            _("A message can be at most %(n)s characters.") % {"n": MAX_MESSAGE_CHARS}
+        )
+    return body
+
+
+def _attach(message: Message, images) -> None:
+    """Keep the cleaned images (support.attachments.CleanImage) with the message."""
+    Attachment.objects.bulk_create(
+        [
+            Attachment(
+                message=message,
+                name=image.name,
+                content_type=image.content_type,
+                size=len(image.data),
+                width=image.width,
+                height=image.height,
+                data=image.data,
+            )
+            for image in images
+        ]
+    )
+
+
+def _notify(inquiry: Inquiry, kind: str, message: Message | None = None) -> None:
+    enqueue(EMAIL_HANDLER, inquiry.pk, kind, message.pk if message else 0)
+
+
+@transaction.atomic
+def submit_inquiry(
+    *,
+    user,
+    email: str,
+    name: str,
+    category: str,
+    subject: str,
+    body: str,
+    language: str,
+    order=None,
+    attachments=(),
+) -> Inquiry:
+    """Open an inquiry with its first message and email the acknowledgement (reference, and for
+    a guest the signed link). `user` is None for a guest. `order` must be the user's own.
+    Privacy requests and complaints are routed to the data protection officer. `attachments`
+    are images already cleaned by support.attachments. Raises
+    ValidationError for an empty or oversize message or someone else's order."""
+    body = _clean_body(body)
+    if order is not None and (user is None or order.user_id != user.pk):
+        raise ValidationError(_("Choose one of your own orders."))
+    now = timezone.now()
+    first_due, resolution_due = due_times(category, now)
+    inquiry = Inquiry.objects.create(
+        reference=new_reference(),
+        user=user,
+        email=user.email if user is not None else email.strip(),
+        name=(user.full_name if user is not None else name.strip())[:150],
+        language=language if language in {"en", "ms"} else "en",
+        category=category,
+        order=order,
+        subject=subject.strip()[:150],
+        created_at=now,
+        updated_at=now,
+        first_response_due=first_due,
+        resolution_due=resolution_due,
+    )
+    message = Message.objects.create(
+        inquiry=inquiry,
+        kind=MessageKind.CUSTOMER,
+        channel=MessageChannel.WEB,
+        author=user,
+        body=body,
+        created_at=now,
+    )
+    _attach(message, attachments)
+    if category in RESTRICTED_CATEGORIES:
+        route_inquiry_to_data_request(inquiry)
+    _notify(inquiry, "acknowledgement")
+    return inquiry
+
+
+def route_inquiry_to_data_request(inquiry: Inquiry) -> Inquiry:
+    """Hand a privacy request or complaint to the data protection officer: it is assigned to an
+    active member of the data protection officer role (the longest-serving one), or left
+    unassigned for superusers when nobody holds the role, and its resolution is due within the
+    statutory 21 days. Only staff with `support.handle_restricted_inquiry` can read it. This is
+    where the privacy app's data requests will be opened from the inquiry; today it routes only.
+    """
+    User = get_user_model()
+    officer = (
+        User.objects.filter(is_active=True, is_staff=True, groups__name=DATA_PROTECTION_OFFICER)
+        .order_by("date_joined", "pk")
+        .first()
+    )
+    statutory_due = inquiry.created_at + datetime.timedelta(days=STATUTORY_DAYS)
+    inquiry.assignee = officer
+    inquiry.resolution_due = min(inquiry.resolution_due, statutory_due)
+    inquiry.save(update_fields=["assignee", "resolution_due"])
+    return inquiry
+
+
+@transaction.atomic
+def reply_as_customer(
+    inquiry: Inquiry, *, body: str, author=None, channel=MessageChannel.WEB, attachments=()
+):
+    """Add the customer's reply to the thread. A reply reopens a resolved, closed or waiting
+    inquiry. Raises ValidationError for an empty or oversize message."""
+    body = _clean_body(body)
+    inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    now = timezone.now()
+    message = Message.objects.create(
+        inquiry=inquiry,
+        kind=MessageKind.CUSTOMER,
+        channel=channel,
+        author=author,
+        body=body,
+        created_at=now,
+    )
+    _attach(message, attachments)
+    inquiry.updated_at = now
+    if inquiry.status != Status.NEW:
+        inquiry.status = Status.OPEN
+        inquiry.resolved_at = None
+    inquiry.save(update_fields=["status", "updated_at", "resolved_at"])
+    return message
+
+
+def _check_agent(inquiry: Inquiry, acting_user) -> None:
+    if not acting_user.has_perm("support.change_inquiry") or not can_handle(acting_user, inquiry):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def reply_as_agent(
+    inquiry: Inquiry, *, body: str, acting_user, status: str = Status.WAITING
+) -> Message:
+    """Answer the customer: the reply joins the thread, is emailed in the customer's language
+    from the thread's reply address, and the inquiry moves to `status` (waiting on the customer
+    unless a canned reply says otherwise; resolving also asks for a rating). Raises
+    PermissionDenied for staff who may not handle it, ValidationError for an empty message."""
+    _check_agent(inquiry, acting_user)
+    body = _clean_body(body)
+    inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    now = timezone.now()
+    message = Message.objects.create(
+        inquiry=inquiry,
+        kind=MessageKind.AGENT,
+        channel=MessageChannel.ADMIN,
+        author=acting_user,
+        body=body,
+        created_at=now,
+    )
+    inquiry.first_responded_at = inquiry.first_responded_at or now
+    inquiry.updated_at = now
+    if inquiry.assignee_id is None:
+        inquiry.assignee = acting_user
+    inquiry.save(update_fields=["first_responded_at", "updated_at", "assignee"])
+    if status == Status.RESOLVED:
+        # One email: the reply with the rating link under it.
+        _notify(inquiry, "resolved", message)
+    else:
+        _notify(inquiry, "reply", message)
+    if status != inquiry.status:
+        _move(inquiry, status, notify=False)
+    return message
+
+
+@transaction.atomic
+def add_internal_note(inquiry: Inquiry, *, body: str, acting_user) -> Message:
+    """Write a note only staff see. Raises PermissionDenied, ValidationError."""
+    _check_agent(inquiry, acting_user)
+    return Message.objects.create(
+        inquiry=inquiry,
+        kind=MessageKind.NOTE,
+        channel=MessageChannel.ADMIN,
+        author=acting_user,
+        body=_clean_body(body),
+    )
+
+
+@transaction.atomic
+def assign_inquiry(inquiry: Inquiry, *, assignee, acting_user) -> Inquiry:
+    """Give the inquiry to `assignee` (a staff member who may handle it) or to nobody."""
+    _check_agent(inquiry, acting_user)
+    if assignee is not None and (not assignee.is_staff or not can_handle(assignee, inquiry)):
+        raise ValidationError(_("This staff member cannot handle this inquiry."))
+    inquiry.assignee = assignee
+    inquiry.save(update_fields=["assignee"])
+    return inquiry
+
+
+def _move(inquiry: Inquiry, status: str, *, notify: bool = True) -> None:
+    if status not in Status.values:
+        raise ValidationError(_("Unknown status."))
+    now = timezone.now()
+    was_finished = inquiry.status in FINISHED_STATUSES
+    inquiry.status = status
+    inquiry.updated_at = now
+    if status == Status.RESOLVED:
+        inquiry.resolved_at = now
+        if notify:  # resolved without a reply: the rating email goes alone
+            _notify(inquiry, "resolved")
+    elif status not in FINISHED_STATUSES:
+        inquiry.resolved_at = None
+        if was_finished:
+            inquiry.rating, inquiry.rated_at = "", None
+    inquiry.save(update_fields=["status", "updated_at", "resolved_at", "rating", "rated_at"])
+
+
+@transaction.atomic
+def change_inquiry_status(inquiry: Inquiry, *, status: str, acting_user) -> Inquiry:
+    """Move the inquiry to `status` (resolve, reopen, close, wait on the customer). Resolving
+    emails the customer a one-click rating link. Raises PermissionDenied, ValidationError."""
+    _check_agent(inquiry, acting_user)
+    inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    if status != inquiry.status:
+        _move(inquiry, status)
+    return inquiry
+
+
+def resolve_inquiry(inquiry: Inquiry, *, acting_user) -> Inquiry:
+    return change_inquiry_status(inquiry, status=Status.RESOLVED, acting_user=acting_user)
+
+
+def reopen_inquiry(inquiry: Inquiry, *, acting_user) -> Inquiry:
+    return change_inquiry_status(inquiry, status=Status.OPEN, acting_user=acting_user)
+
+
+@transaction.atomic
+def apply_macro(inquiry: Inquiry, macro: Macro, *, acting_user, body: str = "") -> Message:
+    """Send a canned reply (its text in the customer's language, or `body` when the agent
+    edited it) and set the status it names."""
+    return reply_as_agent(
+        inquiry,
+        body=body or macro.body_in(inquiry.language),
+        acting_user=acting_user,
+        status=macro.sets_status or Status.WAITING,
+    )
+
+
+@transaction.atomic
+def rate_inquiry(inquiry: Inquiry, *, rating: str) -> Inquiry:
+    """Record the customer's rating of a resolved inquiry (the last click counts). Raises
+    ValidationError when the inquiry is not resolved or the rating is unknown."""
+    if rating not in Rating.values:
+        raise ValidationError(_("Choose one of the ratings."))
+    inquiry = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+    if inquiry.status not in FINISHED_STATUSES:
+        raise ValidationError(_("This inquiry is open again; rate it when it is resolved."))
+    inquiry.rating = rating
+    inquiry.rated_at = timezone.now()
+    inquiry.save(update_fields=["rating", "rated_at"])
+    return inquiry
+
+
+@transaction.atomic
+def receive_email_reply(
+    inquiry: Inquiry,
+    *,
+    provider_event_id: str,
+    message_id: str,
+    from_address: str,
+    subject: str,
+    text: str,
+) -> InboundEmail | None:
+    """Record an email sent to the thread's reply address. From the inquiry's own address it
+    joins the thread (and reopens it); from anyone else it is held for an agent. A provider
+    event or Message-ID seen before changes nothing (returns None), nor does an empty text."""
+    if InboundEmail.objects.filter(provider_event_id=provider_event_id).exists():
+        return None
+    if (
+        message_id
+        and InboundEmail.objects.filter(inquiry=inquiry, email_message_id=message_id).exists()
+    ):
+        return None
+    text = (text or "").strip()[:MAX_MESSAGE_CHARS]
+    if not text:
+        return None
+    from_address = from_address.strip()
+    known = from_address.lower() == inquiry.email.lower()
+    inbound = InboundEmail.objects.create(
+        provider_event_id=provider_event_id[:200],
+        email_message_id=message_id[:255],
+        inquiry=inquiry,
+        from_address=from_address,
+        subject=subject[:255],
+        body=text,
+        status=InboundStatus.ADDED if known else InboundStatus.HELD,
+    )
+    if known:
+        inbound.message = reply_as_customer(
+            inquiry, body=text, author=inquiry.user, channel=MessageChannel.EMAIL
+        )
+        inbound.save(update_fields=["message"])
+    return inbound
+
+
+@transaction.atomic
+def accept_held_email(inbound: InboundEmail, *, acting_user) -> InboundEmail:
+    """An agent decided a held email belongs to the thread: add it as the customer's reply."""
+    _check_agent(inbound.inquiry, acting_user)
+    inbound = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
+    if inbound.status != InboundStatus.HELD:
+        raise ValidationError(_("Only a held email can be added."))
+    inbound.message = reply_as_customer(
+        inbound.inquiry, body=inbound.body, author=None, channel=MessageChannel.EMAIL
+    )
+    inbound.status = InboundStatus.ACCEPTED
+    inbound.save(update_fields=["message", "status"])
+    return inbound
+
+
+@transaction.atomic
+def discard_held_email(inbound: InboundEmail, *, acting_user) -> InboundEmail:
+    """An agent decided a held email does not belong to the thread."""
+    _check_agent(inbound.inquiry, acting_user)
+    updated = InboundEmail.objects.filter(pk=inbound.pk, status=InboundStatus.HELD).update(
+        status=InboundStatus.DISCARDED
+    )
+    if not updated:
+        raise ValidationError(_("Only a held email can be discarded."))
+    inbound.refresh_from_db()
+    return inbound

@@ -1,0 +1,46 @@
+import pytest
+from allauth.mfa.models import Authenticator
+
+from tests.factories import CustomerFactory, StaffFactory
+
+
+def with_totp(user):
+    """Enrolled in TOTP, all the staff MFA middleware asks (force_login skips the code)."""
+    Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": "not-used-by-these-tests"}
+    )
+    return user
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(preferred_language="en")
+
+
+@pytest.fixture
+def agent(db):
+    return with_totp(StaffFactory(role="support agent", full_name="Sam Support"))
+
+
+@pytest.fixture
+def dpo(db):
+    return with_totp(StaffFactory(role="data protection officer", full_name="Dina Officer"))
+
+
+@pytest.fixture
+def superuser(db):
+    return with_totp(StaffFactory(is_superuser=True))
+
+
+@pytest.fixture
+def run_outbox(settings):
+    """Run what the outbox holds now (tests run Celery eagerly, so after commit it already
+    ran; inside a test transaction nothing commits, so run the pending rows by hand)."""
+    from ipmart.core.models import OutboxMessage
+    from ipmart.core.outbox import run_message
+
+    def run():
+        for pk in OutboxMessage.objects.filter(done_at__isnull=True).values_list("pk", flat=True):
+            run_message(pk)
+
+    return run
