@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("privacy/", include("privacy.urls")),
     path("account/privacy/", include("privacy.centre_urls")),
+    path("account/marketing/", include("marketing.account_urls")),
+    path("m/", include("marketing.urls")),
     path("account/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,4 +1,5 @@
 from .accounts import AddressFactory, CustomerFactory, StaffFactory, UserFactory
+from .marketing import CampaignFactory, SubscriberFactory, SubscriptionFactory
 from .orders import (
     CartFactory,
     CartLineFactory,
@@ -14,6 +15,7 @@ from .privacy import PolicyVersionFactory
 
 __all__ = [
     "AddressFactory",
+    "CampaignFactory",
     "CartFactory",
     "CartLineFactory",
     "CategoryFactory",
@@ -25,6 +27,8 @@ __all__ = [
     "PolicyVersionFactory",
     "ProductFactory",
     "StaffFactory",
+    "SubscriberFactory",
+    "SubscriptionFactory",
     "UserFactory",
     "cart_with",
 ]

@@ -1,0 +1,470 @@
+"""State changes of marketing: topics, consent (subscriptions and the ledger), suppression,
+campaigns. One function per action; every change of consent writes a ledger row through
+`record_consent`, the only writer of the ledger."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from ipmart.core.outbox import enqueue
+
+from .models import (
+    Campaign,
+    CampaignStatus,
+    ConsentAction,
+    ConsentMethod,
+    ConsentRecord,
+    Delivery,
+    DeliveryStatus,
+    ProviderEvent,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+    Topic,
+    TopicVersion,
+)
+from .suppression import email_hash
+
+User = get_user_model()
+
+
+class CampaignError(Exception):
+    """The campaign cannot move to the asked state."""
+
+
+# --- topics
+
+
+@transaction.atomic
+def save_topic(
+    topic: Topic | None,
+    *,
+    code: str,
+    position: int,
+    is_active: bool,
+    name_en: str,
+    name_ms: str,
+    consent_text_en: str,
+    consent_text_ms: str,
+) -> Topic:
+    """Create or change a topic. A change of its wording becomes a new version with its own
+    hash (earlier consents keep pointing at the text they were given for); the same wording
+    saved again adds nothing."""
+    if topic is None:
+        topic = Topic.objects.create(code=code, position=position, is_active=is_active)
+    else:
+        topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        topic.position, topic.is_active = position, is_active
+    digest = TopicVersion.hash_of(
+        code=topic.code,
+        name_en=name_en,
+        name_ms=name_ms,
+        text_en=consent_text_en,
+        text_ms=consent_text_ms,
+    )
+    current = topic.current_version
+    if current is None or current.content_hash != digest:
+        number = (current.number if current else 0) + 1
+        topic.current_version = TopicVersion.objects.create(
+            topic=topic,
+            number=number,
+            name_en=name_en,
+            name_ms=name_ms,
+            consent_text_en=consent_text_en,
+            consent_text_ms=consent_text_ms,
+            content_hash=digest,
+        )
+    topic.save()
+    return topic
+
+
+# --- the consent ledger
+
+
+def record_consent(
+    subscriber: Subscriber,
+    *,
+    topic: Topic,
+    version: TopicVersion,
+    action: str,
+    method: str,
+    ip_address: str | None = None,
+    actor=None,
+) -> ConsentRecord:
+    """Write one ledger row. The only code that writes the ledger; rows are never changed."""
+    if action not in ConsentAction.values or method not in ConsentMethod.values:
+        raise ValueError(f"unknown consent action/method {action!r}/{method!r}")
+    return ConsentRecord.objects.create(
+        subscriber=subscriber,
+        topic=topic,
+        version=version,
+        text_hash=version.content_hash,
+        action=action,
+        method=method,
+        ip_address=ip_address,
+        actor=actor,
+    )
+
+
+def subscriber_for(user) -> Subscriber:
+    subscriber, _ = Subscriber.objects.get_or_create(user=user)
+    return subscriber
+
+
+def _lock(subscriber: Subscriber) -> None:
+    # Serialises consent changes of one person (two tabs, a click racing a webhook).
+    Subscriber.objects.select_for_update().filter(pk=subscriber.pk).first()
+
+
+def _lift_unsubscribe_all(subscriber: Subscriber) -> None:
+    """A fresh, confirmed opt-in lifts an earlier "unsubscribe from everything" (never a
+    bounce, a complaint or a closed account)."""
+    if subscriber.user_id:
+        Suppression.objects.filter(
+            email_hash=email_hash(subscriber.user.email),
+            reason=SuppressionReason.UNSUBSCRIBED_ALL,
+        ).delete()
+
+
+@transaction.atomic
+def request_subscriptions(
+    user, *, topics: list[Topic], method: str, ip_address: str | None = None
+) -> list[Subscription]:
+    """The person ticked `topics` (at signup, or from an emailed preference link): each becomes
+    pending with a "granted" ledger row, and one confirmation email goes out (double opt-in).
+    Topics already subscribed are left alone. Returns the subscriptions made pending."""
+    subscriber = subscriber_for(user)
+    _lock(subscriber)
+    now = timezone.now()
+    pending = []
+    for topic in topics:
+        subscription = Subscription.objects.filter(subscriber=subscriber, topic=topic).first()
+        if subscription and subscription.status == SubscriptionStatus.SUBSCRIBED:
+            continue
+        version = topic.current_version
+        if subscription is None:
+            subscription = Subscription(subscriber=subscriber, topic=topic)
+        subscription.status = SubscriptionStatus.PENDING
+        subscription.version = version
+        subscription.ip_address = ip_address
+        subscription.updated_at = now
+        subscription.save()
+        record_consent(
+            subscriber,
+            topic=topic,
+            version=version,
+            action=ConsentAction.GRANTED,
+            method=method,
+            ip_address=ip_address,
+        )
+        pending.append(subscription)
+    if pending:
+        enqueue(
+            "marketing.tasks.send_confirmation_email",
+            subscriber.pk,
+            [s.topic.code for s in pending],
+        )
+    return pending
+
+
+@transaction.atomic
+def confirm_subscriptions(
+    subscriber: Subscriber, *, topic_codes: list[str], ip_address: str | None = None
+) -> list[Subscription]:
+    """The person confirmed from the emailed link (a POST). Only topics still pending become
+    subscribed (one withdrawn since stays withdrawn). Idempotent."""
+    _lock(subscriber)
+    confirmed = []
+    subscriptions = Subscription.objects.select_related("topic", "version").filter(
+        subscriber=subscriber, topic__code__in=topic_codes, status=SubscriptionStatus.PENDING
+    )
+    for subscription in subscriptions:
+        subscription.status = SubscriptionStatus.SUBSCRIBED
+        subscription.confirmed_at = subscription.updated_at = timezone.now()
+        subscription.ip_address = ip_address
+        subscription.save()
+        record_consent(
+            subscriber,
+            topic=subscription.topic,
+            version=subscription.version,
+            action=ConsentAction.CONFIRMED,
+            method=ConsentMethod.EMAIL_CONFIRMATION,
+            ip_address=ip_address,
+        )
+        confirmed.append(subscription)
+    if confirmed:
+        _lift_unsubscribe_all(subscriber)
+    return confirmed
+
+
+@transaction.atomic
+def subscribe_topic(
+    user, *, topic: Topic, ip_address: str | None = None, actor=None
+) -> Subscription:
+    """A signed-in customer (whose address is verified) turns a topic on in /account/: it is
+    subscribed at once, with a "confirmed" ledger row."""
+    subscriber = subscriber_for(user)
+    _lock(subscriber)
+    subscription, _ = Subscription.objects.get_or_create(
+        subscriber=subscriber,
+        topic=topic,
+        defaults={"status": SubscriptionStatus.UNSUBSCRIBED},
+    )
+    if subscription.status == SubscriptionStatus.SUBSCRIBED:
+        return subscription
+    subscription.status = SubscriptionStatus.SUBSCRIBED
+    subscription.version = topic.current_version
+    subscription.confirmed_at = subscription.updated_at = timezone.now()
+    subscription.ip_address = ip_address
+    subscription.save()
+    record_consent(
+        subscriber,
+        topic=topic,
+        version=topic.current_version,
+        action=ConsentAction.CONFIRMED,
+        method=ConsentMethod.STAFF if actor else ConsentMethod.PREFERENCE_CENTRE,
+        ip_address=ip_address,
+        actor=actor,
+    )
+    _lift_unsubscribe_all(subscriber)
+    return subscription
+
+
+def _withdraw(subscription: Subscription, *, method, ip_address, actor) -> None:
+    subscription.status = SubscriptionStatus.UNSUBSCRIBED
+    subscription.updated_at = timezone.now()
+    subscription.save(update_fields=["status", "updated_at"])
+    record_consent(
+        subscription.subscriber,
+        topic=subscription.topic,
+        version=subscription.version or subscription.topic.current_version,
+        action=ConsentAction.WITHDRAWN,
+        method=method,
+        ip_address=ip_address,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def unsubscribe_topic(
+    subscriber: Subscriber,
+    *,
+    topic: Topic,
+    method: str,
+    ip_address: str | None = None,
+    actor=None,
+) -> bool:
+    """Turn one topic off, at once. Idempotent: returns False (and writes nothing) when it was
+    not on (subscribed or pending)."""
+    _lock(subscriber)
+    subscription = (
+        Subscription.objects.select_related("topic", "version", "subscriber")
+        .filter(subscriber=subscriber, topic=topic)
+        .exclude(status=SubscriptionStatus.UNSUBSCRIBED)
+        .first()
+    )
+    if subscription is None:
+        return False
+    _withdraw(subscription, method=method, ip_address=ip_address, actor=actor)
+    return True
+
+
+@transaction.atomic
+def unsubscribe_all(
+    subscriber: Subscriber,
+    *,
+    method: str,
+    ip_address: str | None = None,
+    actor=None,
+    reason: str = SuppressionReason.UNSUBSCRIBED_ALL,
+) -> int:
+    """Withdraw every topic and put the address on the suppression list, so nothing
+    promotional reaches it again. Returns how many topics were withdrawn."""
+    _lock(subscriber)
+    subscriptions = list(
+        Subscription.objects.select_related("topic", "version", "subscriber")
+        .filter(subscriber=subscriber)
+        .exclude(status=SubscriptionStatus.UNSUBSCRIBED)
+    )
+    for subscription in subscriptions:
+        _withdraw(subscription, method=method, ip_address=ip_address, actor=actor)
+    if subscriber.user_id:
+        suppress_email(subscriber.user.email, reason=reason)
+    return len(subscriptions)
+
+
+def suppress_email(email: str, *, reason: str) -> Suppression:
+    """Put an address on the suppression list (idempotent; the first reason stays, except that
+    a bounce, complaint or closure outranks a plain unsubscribe)."""
+    suppression, created = Suppression.objects.get_or_create(
+        email_hash=email_hash(email), defaults={"reason": reason}
+    )
+    if not created and suppression.reason == SuppressionReason.UNSUBSCRIBED_ALL != reason:
+        suppression.reason = reason
+        suppression.save(update_fields=["reason"])
+    return suppression
+
+
+def is_suppressed(email: str) -> bool:
+    return Suppression.objects.filter(email_hash=email_hash(email)).exists()
+
+
+@transaction.atomic
+def close_subscriber(user) -> None:
+    """Account closure: withdraw every consent ("account closure"), suppress the address for
+    good, delete the subscriptions and detach the subscriber from the account. The ledger and
+    the suppression row stay (proof of consent; nobody who left is mailed again)."""
+    subscriber = Subscriber.objects.filter(user=user).first()
+    if subscriber is None:
+        suppress_email(user.email, reason=SuppressionReason.ACCOUNT_CLOSED)
+        return
+    unsubscribe_all(
+        subscriber,
+        method=ConsentMethod.ACCOUNT_CLOSURE,
+        reason=SuppressionReason.ACCOUNT_CLOSED,
+    )
+    suppress_email(user.email, reason=SuppressionReason.ACCOUNT_CLOSED)
+    Subscription.objects.filter(subscriber=subscriber).delete()
+    Delivery.objects.filter(subscriber=subscriber, status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.SKIPPED, skip_reason="account closed"
+    )
+    subscriber.user = None
+    subscriber.save(update_fields=["user"])
+
+
+@transaction.atomic
+def apply_provider_event(*, event_id: str, event_type: str, email: str) -> bool:
+    """A bounce or complaint from the email provider: a hard bounce or a complaint suppresses
+    the address and withdraws every topic (method "bounce"/"complaint"). Stored once per event
+    id; returns False for an event already applied or of another type."""
+    methods = {
+        "bounced": (ConsentMethod.BOUNCE, SuppressionReason.HARD_BOUNCE),
+        "complained": (ConsentMethod.COMPLAINT, SuppressionReason.COMPLAINT),
+    }
+    if event_type not in methods or not email:
+        return False
+    _, created = ProviderEvent.objects.get_or_create(
+        event_id=event_id[:200], defaults={"event_type": event_type}
+    )
+    if not created:
+        return False
+    method, reason = methods[event_type]
+    suppress_email(email, reason=reason)
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    subscriber = Subscriber.objects.filter(user=user).first() if user else None
+    if subscriber is not None:
+        unsubscribe_all(subscriber, method=method, reason=reason)
+    return True
+
+
+# --- campaigns
+
+PLACEHOLDERS = ("unsubscribe_url", "preferences_url")
+
+
+def missing_placeholders(campaign: Campaign) -> list[str]:
+    """Parts of the campaign lacking `{{ unsubscribe_url }}` or `{{ preferences_url }}`."""
+    missing = []
+    for kind in ("body_text", "body_html"):
+        for language in ("en", "ms"):
+            body = campaign.part(kind, language)
+            for name in PLACEHOLDERS:
+                if "{{ " + name + " }}" not in body and "{{" + name + "}}" not in body:
+                    missing.append(f"{kind}_{language}: {name}")
+    return missing
+
+
+@transaction.atomic
+def schedule_campaign(
+    campaign: Campaign, *, send_at: datetime.datetime | None, acting_user
+) -> Campaign:
+    """Schedule a draft for `send_at`, or start it now when `send_at` is None or past. A body
+    without both placeholders (every part, both languages) is refused."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status != CampaignStatus.DRAFT:
+        raise CampaignError(f"only a draft can be scheduled (this one is {campaign.status})")
+    missing = missing_placeholders(campaign)
+    if missing:
+        raise CampaignError("missing placeholders: " + ", ".join(missing))
+    if not campaign.topic.is_active:
+        raise CampaignError("the topic is not offered any more")
+    campaign.status = CampaignStatus.SCHEDULED
+    campaign.scheduled_at = send_at or timezone.now()
+    campaign.save(update_fields=["status", "scheduled_at"])
+    if campaign.scheduled_at <= timezone.now():
+        _begin(campaign)
+    return campaign
+
+
+def _begin(campaign: Campaign) -> None:
+    campaign.status = CampaignStatus.SENDING
+    campaign.started_at = timezone.now()
+    campaign.save(update_fields=["status", "started_at"])
+    enqueue("marketing.tasks.take_audience", campaign.pk)
+
+
+@transaction.atomic
+def start_due_campaigns(*, now: datetime.datetime | None = None) -> list[int]:
+    """Start every scheduled campaign whose time has come (the beat task, every minute)."""
+    now = now or timezone.now()
+    due = list(
+        Campaign.objects.select_for_update(skip_locked=True).filter(
+            status=CampaignStatus.SCHEDULED, scheduled_at__lte=now
+        )
+    )
+    for campaign in due:
+        _begin(campaign)
+    return [c.pk for c in due]
+
+
+@transaction.atomic
+def cancel_campaign(campaign: Campaign, *, acting_user) -> Campaign:
+    """Stop a campaign: nothing more is sent (deliveries still queued become skipped; a batch
+    already running checks the campaign before each email). A sent campaign cannot be
+    cancelled."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status in {CampaignStatus.SENT, CampaignStatus.CANCELLED}:
+        raise CampaignError(f"a {campaign.status} campaign cannot be cancelled")
+    campaign.status = CampaignStatus.CANCELLED
+    campaign.cancelled_at = timezone.now()
+    campaign.save(update_fields=["status", "cancelled_at"])
+    campaign.deliveries.filter(status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.SKIPPED, skip_reason="cancelled"
+    )
+    return campaign
+
+
+def finish_campaign_if_done(campaign_id: int) -> bool:
+    """A sending campaign whose audience is taken and whose deliveries are all settled is
+    sent. Returns True when this call finished it."""
+    open_rows = Delivery.objects.filter(
+        campaign_id=campaign_id, status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENDING]
+    )
+    if open_rows.exists():
+        return False
+    return bool(
+        Campaign.objects.filter(
+            pk=campaign_id, status=CampaignStatus.SENDING, audience_taken_at__isnull=False
+        ).update(status=CampaignStatus.SENT, finished_at=timezone.now())
+    )
+
+
+def mark_stuck_deliveries(*, now: datetime.datetime | None = None) -> int:
+    """Deliveries claimed longer ago than MARKETING_STUCK_AFTER_SECONDS (a worker died between
+    claiming and recording the outcome) become "unknown": the email may or may not have left,
+    and a duplicate promotion costs more than a missed one, so they are never resent."""
+    now = now or timezone.now()
+    limit = now - datetime.timedelta(seconds=settings.MARKETING_STUCK_AFTER_SECONDS)
+    stuck = Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=limit)
+    campaign_ids = set(stuck.values_list("campaign_id", flat=True).distinct())
+    count = stuck.update(status=DeliveryStatus.UNKNOWN, error="stopped mid-send")
+    for campaign_id in campaign_ids:
+        finish_campaign_if_done(campaign_id)
+    return count
