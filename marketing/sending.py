@@ -132,7 +132,8 @@ def send_batch(campaign_id: int, first_subscriber_id: int, last_subscriber_id: i
     rows = (
         Delivery.objects.filter(
             campaign_id=campaign_id,
-            subscriber_id__range=(first_subscriber_id, last_subscriber_id),
+            subscriber_id__gte=first_subscriber_id,
+            subscriber_id__lte=last_subscriber_id,
             status=DeliveryStatus.QUEUED,
         )
         .select_related("subscriber__user")
