@@ -82,7 +82,10 @@ def preferences(request, token):
     language = get_language()
     topics = list(offered_topics())
     form = PreferencesForm(
-        request.POST or None, topics=topics, language=language, subscribed=topics_on(subscriber)
+        request.POST if request.method == "POST" else None,
+        topics=topics,
+        language=language,
+        subscribed=topics_on(subscriber),
     )
     ip = client_ip(request)
     if request.method == "POST":
@@ -158,7 +161,10 @@ def account_preferences(request):
     language = get_language()
     topics = list(offered_topics())
     form = PreferencesForm(
-        request.POST or None, topics=topics, language=language, subscribed=topics_on(subscriber)
+        request.POST if request.method == "POST" else None,
+        topics=topics,
+        language=language,
+        subscribed=topics_on(subscriber),
     )
     ip = client_ip(request)
     if request.method == "POST":

@@ -341,12 +341,18 @@ MARKETING_STUCK_AFTER_SECONDS = int(os.environ.get("MARKETING_STUCK_AFTER_SECOND
 MARKETING_CONFIRM_LINK_DAYS = int(os.environ.get("MARKETING_CONFIRM_LINK_DAYS", "7"))
 MARKETING_PREFERENCES_LINK_DAYS = int(os.environ.get("MARKETING_PREFERENCES_LINK_DAYS", "90"))
 INSTALLED_APPS.append("anymail")
+# Mailgun through django-anymail; an empty value is left out, so a webhook without its signing
+# key configured is refused rather than checked against an empty key.
 ANYMAIL = {
-    "MAILGUN_API_KEY": os.environ.get("MAILGUN_API_KEY", ""),
-    "MAILGUN_SENDER_DOMAIN": os.environ.get("MAILGUN_SENDER_DOMAIN", ""),
-    "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
-    # Basic-auth "user:password" Mailgun is configured to send with its webhooks.
-    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "") or None,
+    name: value
+    for name, value in {
+        "MAILGUN_API_KEY": os.environ.get("MAILGUN_API_KEY", ""),
+        "MAILGUN_SENDER_DOMAIN": os.environ.get("MAILGUN_SENDER_DOMAIN", ""),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+        # Basic-auth "user:password" Mailgun is configured to send with its webhooks.
+        "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+    }.items()
+    if value
 }
 CELERY_BEAT_SCHEDULE["marketing-start-due-campaigns"] = {
     "task": "marketing.tasks.start_due_campaigns_task",
