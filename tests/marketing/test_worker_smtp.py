@@ -39,9 +39,9 @@ def test_a_worker_sends_the_campaign_over_smtp_and_the_header_unsubscribes(
     # when the campaign is sent now
     services.schedule_campaign(campaign, send_at=None, acting_user=StaffFactory())
     # then the worker sends all five through Redis and SMTP
-    assert wait_for(
-        lambda: Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.SENT
-    ), list(Delivery.objects.values_list("status", flat=True))
+    assert wait_for(lambda: Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.SENT), (
+        list(Delivery.objects.values_list("status", flat=True))
+    )
     messages = smtp_settings.messages()
     assert sorted(m["To"] for m in messages) == sorted(s.subscriber.user.email for s in subs)
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
@@ -68,7 +68,5 @@ def test_a_worker_sends_the_campaign_over_smtp_and_the_header_unsubscribes(
     )
     # then that recipient is unsubscribed from the topic
     assert response.status_code == 200
-    subscription = Subscription.objects.get(
-        subscriber__user__email=first["To"], topic=topic()
-    )
+    subscription = Subscription.objects.get(subscriber__user__email=first["To"], topic=topic())
     assert subscription.status == "unsubscribed"
