@@ -90,9 +90,6 @@ class TopicAdmin(NoDeleteMixin, admin.ModelAdmin):
         )
         obj.pk, obj.current_version = saved.pk, saved.current_version
 
-    def save_related(self, request, form, formsets, change):
-        """Versions are written by the service only."""
-
 
 class CampaignForm(forms.ModelForm):
     class Meta:
