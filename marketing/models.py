@@ -277,7 +277,8 @@ class DeliveryStatus(models.TextChoices):
 
 class Delivery(models.Model):
     """One campaign to one subscriber. The unique pair and the claim (queued → sending, a
-    guarded UPDATE) make every send happen at most once."""
+    guarded UPDATE marked with the claiming run's id) make every send happen at most once.
+    The Message-ID of a sent email is derived from the row (rendering.delivery_message_id)."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
@@ -286,9 +287,9 @@ class Delivery(models.Model):
     )
     skip_reason = models.CharField(max_length=32, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    claim = models.UUIDField(null=True, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
     error = models.CharField(max_length=300, blank=True)
 
     class Meta:

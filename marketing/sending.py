@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import uuid
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Exists, F, Subquery
+from django.db.models import F
 from django.utils import timezone
 
 from ipmart.core.outbox import enqueue
@@ -34,6 +35,11 @@ from .services import finish_campaign_if_done
 from .suppression import email_hash
 
 logger = logging.getLogger(__name__)
+
+
+# Rows claimed, re-checked and recorded together. A worker killed mid-chunk leaves at most this
+# many rows "unknown"; larger chunks cost fewer queries per email.
+CLAIM_CHUNK = 20
 
 
 class TransientSendError(Exception):
@@ -79,41 +85,55 @@ def take_audience(campaign_id: int) -> int:
     return pages
 
 
-def _skip_reason(campaign: Campaign, delivery: Delivery) -> str:
-    """Re-check at send time, in one query: the campaign still sending, the subscription still
-    confirmed, the address not suppressed, the account still open."""
-    user = delivery.subscriber.user
-    if user is None or not user.is_active:
-        return "account closed"
-    row = (
+def _skip_reasons(campaign: Campaign, rows: list[Delivery]) -> dict[int, str]:
+    """Re-check at send time, for a claimed chunk in three queries: the campaign still sending,
+    each subscription still confirmed, each address not suppressed, each account still open.
+    Returns {delivery id: reason} for the rows that must not be sent."""
+    if not Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING).exists():
+        return {row.pk: "cancelled" for row in rows}
+    statuses = dict(
         Subscription.objects.filter(
-            subscriber_id=delivery.subscriber_id, topic_id=campaign.topic_id
-        )
-        .annotate(
-            suppressed=Exists(Suppression.objects.filter(email_hash=email_hash(user.email))),
-            campaign_status=Subquery(Campaign.objects.filter(pk=campaign.pk).values("status")[:1]),
-        )
-        .values_list("status", "suppressed", "campaign_status")
-        .first()
+            topic_id=campaign.topic_id, subscriber_id__in=[row.subscriber_id for row in rows]
+        ).values_list("subscriber_id", "status")
     )
-    if row is not None and row[2] != CampaignStatus.SENDING:
-        return "cancelled"
-    if (
-        row is None
-        and not Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING).exists()
-    ):
-        return "cancelled"
-    if row is None or row[0] == SubscriptionStatus.UNSUBSCRIBED:
-        return "unsubscribed"
-    if row[0] != SubscriptionStatus.SUBSCRIBED:
-        return "not confirmed"
-    if row[1]:
-        return "suppressed"
-    return ""
+    hashes = {row.pk: email_hash(row.subscriber.user.email) for row in rows if row.subscriber.user}
+    suppressed = set(
+        Suppression.objects.filter(email_hash__in=hashes.values()).values_list(
+            "email_hash", flat=True
+        )
+    )
+    reasons = {}
+    for row in rows:
+        user = row.subscriber.user
+        status = statuses.get(row.subscriber_id)
+        if user is None or not user.is_active:
+            reasons[row.pk] = "account closed"
+        elif status is None or status == SubscriptionStatus.UNSUBSCRIBED:
+            reasons[row.pk] = "unsubscribed"
+        elif status != SubscriptionStatus.SUBSCRIBED:
+            reasons[row.pk] = "not confirmed"
+        elif hashes[row.pk] in suppressed:
+            reasons[row.pk] = "suppressed"
+    return reasons
 
 
-def _settle(delivery_id: int, **fields) -> None:
-    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(**fields)
+def _claim(rows: list[Delivery]) -> list[Delivery]:
+    """Claim the rows still queued (queued → sending, one guarded UPDATE marked with a fresh
+    claim id); returns those this call won. A row another run holds or settled is left out."""
+    claim = uuid.uuid4()
+    Delivery.objects.filter(pk__in=[row.pk for row in rows], status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.SENDING,
+        claim=claim,
+        claimed_at=timezone.now(),
+        attempts=F("attempts") + 1,
+    )
+    won = set(Delivery.objects.filter(claim=claim).values_list("pk", flat=True))
+    return [row for row in rows if row.pk in won]
+
+
+def _settle(delivery_ids: list[int], **fields) -> None:
+    if delivery_ids:
+        Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.SENDING).update(**fields)
 
 
 def _is_permanent(error: Exception) -> bool:
@@ -126,10 +146,15 @@ def _is_permanent(error: Exception) -> bool:
 
 def send_batch(campaign_id: int, first_subscriber_id: int, last_subscriber_id: int) -> dict:
     """Send the campaign to the queued deliveries of subscribers in the id range, over one
-    connection. Returns counts by outcome. Raises TransientSendError (after putting the
-    current row back to queued) when the server refuses for now, so the batch is retried."""
+    connection, CLAIM_CHUNK rows at a time: claim the chunk, re-check it, send each email,
+    record the outcomes. Returns counts by outcome. Raises TransientSendError (after putting
+    the unsent rows of the chunk back to queued) when the server refuses for now, so the batch
+    is retried with backoff.
+
+    A worker killed inside a chunk leaves at most CLAIM_CHUNK rows in "sending" (the reaper
+    makes them "unknown"); none of them is ever sent again."""
     campaign = Campaign.objects.select_related("topic__current_version").get(pk=campaign_id)
-    rows = (
+    queued = (
         Delivery.objects.filter(
             campaign_id=campaign_id,
             subscriber_id__gte=first_subscriber_id,
@@ -141,50 +166,55 @@ def send_batch(campaign_id: int, first_subscriber_id: int, last_subscriber_id: i
     )
     counts = {"sent": 0, "skipped": 0, "failed": 0}
     if campaign.status == CampaignStatus.CANCELLED:
-        counts["skipped"] = rows.update(status=DeliveryStatus.SKIPPED, skip_reason="cancelled")
+        counts["skipped"] = queued.update(status=DeliveryStatus.SKIPPED, skip_reason="cancelled")
         return counts
     renderer = CampaignRenderer(campaign)
     connection = get_connection(settings.MARKETING_EMAIL_BACKEND or None, fail_silently=False)
+    rows = list(queued)
+    if rows:
+        connection.open()  # one connection for the batch (send_messages alone would reconnect)
     try:
-        for delivery in list(rows):
-            claimed = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.QUEUED).update(
-                status=DeliveryStatus.SENDING,
-                claimed_at=timezone.now(),
-                attempts=F("attempts") + 1,
-            )
-            if not claimed:
-                continue  # another run has it, or it is settled
-            reason = _skip_reason(campaign, delivery)
-            if reason:
-                _settle(delivery.pk, status=DeliveryStatus.SKIPPED, skip_reason=reason)
-                counts["skipped"] += 1
-                continue
-            user = delivery.subscriber.user
-            message = renderer.message(
-                delivery.subscriber,
-                to_email=user.email,
-                name=user.get_short_name() if hasattr(user, "get_short_name") else "",
-                language=getattr(user, "preferred_language", "en"),
-                message_id=delivery_message_id(campaign_id, delivery.pk),
-                connection=connection,
-            )
+        for start in range(0, len(rows), CLAIM_CHUNK):
+            chunk = _claim(rows[start : start + CLAIM_CHUNK])
+            reasons = _skip_reasons(campaign, chunk) if chunk else {}
+            for reason in set(reasons.values()):
+                skipped = [pk for pk, r in reasons.items() if r == reason]
+                _settle(skipped, status=DeliveryStatus.SKIPPED, skip_reason=reason)
+                counts["skipped"] += len(skipped)
+            sent, failed = [], []
+            to_send = [row for row in chunk if row.pk not in reasons]
             try:
-                connection.send_messages([message])
-            except Exception as error:
-                if _is_permanent(error) or delivery.attempts + 1 >= settings.MARKETING_MAX_ATTEMPTS:
-                    _settle(delivery.pk, status=DeliveryStatus.FAILED, error=str(error)[:300])
-                    counts["failed"] += 1
-                    continue
-                _settle(delivery.pk, status=DeliveryStatus.QUEUED, error=str(error)[:300])
-                raise TransientSendError(str(error)) from error
-            _settle(
-                delivery.pk,
-                status=DeliveryStatus.SENT,
-                sent_at=timezone.now(),
-                message_id=message.extra_headers["Message-ID"],
-                error="",
-            )
-            counts["sent"] += 1
+                for index, row in enumerate(to_send):
+                    user = row.subscriber.user
+                    message = renderer.message(
+                        row.subscriber,
+                        to_email=user.email,
+                        name=user.get_short_name(),
+                        language=getattr(user, "preferred_language", "en"),
+                        message_id=delivery_message_id(campaign_id, row.pk),
+                        connection=connection,
+                    )
+                    try:
+                        connection.send_messages([message])
+                    except Exception as error:
+                        if (
+                            _is_permanent(error)
+                            or row.attempts + 1 >= settings.MARKETING_MAX_ATTEMPTS
+                        ):
+                            _settle([row.pk], status=DeliveryStatus.FAILED, error=str(error)[:300])
+                            failed.append(row.pk)
+                            continue
+                        _settle(
+                            [r.pk for r in to_send[index:]],
+                            status=DeliveryStatus.QUEUED,
+                            error=str(error)[:300],
+                        )
+                        raise TransientSendError(str(error)) from error
+                    sent.append(row.pk)
+            finally:
+                _settle(sent, status=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
+                counts["sent"] += len(sent)
+                counts["failed"] += len(failed)
     finally:
         try:
             connection.close()

@@ -262,6 +262,9 @@ class FlakyBackend:
     def __init__(self, *args, **kwargs):
         pass
 
+    def open(self):
+        return False
+
     def send_messages(self, messages):
         FlakyBackend.calls += 1
         if FlakyBackend.calls == 1:
