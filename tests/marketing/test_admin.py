@@ -163,6 +163,16 @@ def test_preview_as_a_given_recipient_in_their_language(client, manager):
     assert mail.outbox == [] and Delivery.objects.count() == 0
 
 
+def test_the_action_forms_are_not_nested_in_the_change_form(client, manager):
+    # a <form> inside another is dropped by browsers (its button then posts nothing)
+    campaign = CampaignFactory()
+    page = client.get(f"/admin/marketing/campaign/{campaign.pk}/change/").content.decode()
+    main_form_end = page.index("</form>", page.index('id="campaign_form"'))
+    for action in ("campaign-test", "campaign-schedule", "campaign-cancel"):
+        assert page.index(f'<form id="{action}"') > main_form_end
+        assert f'form="{action}"' in page
+
+
 def test_send_a_test_to_yourself(client, manager):
     campaign = CampaignFactory()
     client.post(f"/admin/marketing/campaign/{campaign.pk}/send-test/")
