@@ -30,6 +30,16 @@ DECLARATIONS = [
         "retention_setting": "",
     },
     {
+        "model": "marketing.Suppression",
+        "fields": ["reason", "created_at"],
+        "category": _("Addresses we must never send promotional email to"),
+        "on_closure": "keep",
+        "keep_reason": _(
+            "Only a keyed hash of the address is kept, so that nobody who left or unsubscribed is mailed again."
+        ),
+        "retention_setting": "",
+    },
+    {
         "model": "marketing.Delivery",
         "fields": ["campaign", "status", "sent_at"],
         "category": _("Promotional emails sent to you"),
@@ -42,12 +52,18 @@ DECLARATIONS = [
 
 def export_user(user) -> dict[str, list[dict]]:
     """This app's rows about `user`, JSON-ready, keyed by model name."""
-    from .models import ConsentRecord, Delivery, Subscriber, Subscription
+    from .models import ConsentRecord, Delivery, Subscriber, Subscription, Suppression
+    from .suppression import email_hash
 
+    suppressions = [
+        {"reason": s.reason, "created_at": s.created_at.isoformat()}
+        for s in Suppression.objects.filter(email_hash=email_hash(user.email))
+    ]
     subscriber = Subscriber.objects.filter(user=user).first()
     if subscriber is None:
-        return {}
+        return {"Suppression": suppressions} if suppressions else {}
     return {
+        "Suppression": suppressions,
         "Subscriber": [
             {
                 "public_id": str(subscriber.public_id),
