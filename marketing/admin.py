@@ -2,6 +2,8 @@
 (compose, preview as a recipient, test send, schedule or send now, cancel, live progress), and
 the consent ledger and suppression list read-only."""
 
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -207,7 +209,7 @@ class CampaignAdmin(NoDeleteMixin, admin.ModelAdmin):
         if request.POST.get("send_at"):
             try:
                 send_at = timezone.make_aware(
-                    timezone.datetime.fromisoformat(request.POST["send_at"])
+                    datetime.datetime.fromisoformat(request.POST["send_at"])
                 )
             except ValueError:
                 messages.error(request, _("Give the time as YYYY-MM-DD HH:MM."))

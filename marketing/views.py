@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -16,7 +17,13 @@ from . import services
 from .forms import PreferencesForm
 from .models import ConsentMethod, Topic
 from .selectors import get_subscriber, mask_email, offered_topics, topics_on
-from .tokens import BadToken, read_confirm_token, read_preferences_token, read_unsubscribe_token
+from .tokens import (
+    BadToken,
+    make_preferences_token,
+    read_confirm_token,
+    read_preferences_token,
+    read_unsubscribe_token,
+)
 
 ONE_CLICK_VALUE = "One-Click"
 
@@ -60,10 +67,6 @@ def unsubscribe(request, token):
 
 
 def _preferences_link(subscriber) -> str:
-    from django.urls import reverse
-
-    from .tokens import make_preferences_token
-
     if subscriber is None:
         return ""
     return reverse("marketing:preferences", args=[make_preferences_token(subscriber.public_id)])

@@ -247,3 +247,14 @@ def test_secret_fields_are_never_admin_lookups(model):
 def test_topics_cannot_be_deleted_in_admin(client, manager):
     assert client.post(f"/admin/marketing/topic/{topic().pk}/delete/").status_code == 403
     assert Topic.objects.filter(code="new-products").exists()
+
+
+def test_scheduling_for_later_in_admin(client, manager):
+    campaign = CampaignFactory()
+    client.post(
+        f"/admin/marketing/campaign/{campaign.pk}/schedule/", {"send_at": "2030-01-02T09:30"}
+    )
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SCHEDULED
+    assert campaign.scheduled_at.isoformat() == "2030-01-02T01:30:00+00:00"  # 09:30 in KL
+    assert Delivery.objects.count() == 0
