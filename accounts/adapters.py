@@ -6,14 +6,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from ipmart.core.http import client_ip
+from marketing.models import ConsentMethod
+from marketing.services import request_subscriptions
 from privacy.models import AcceptanceMethod
 from privacy.services import accept_policy
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
-        """Signup: the account and the acceptance of the policy version the person read are
-        saved together, or not at all."""
+        """Signup: the account, the acceptance of the policy version the person read and the
+        marketing topics they ticked (pending until confirmed by email) are saved together, or
+        not at all."""
         user.full_name = form.cleaned_data["full_name"]
         with transaction.atomic():
             user = super().save_user(request, user, form, commit=True)
@@ -24,6 +27,11 @@ class AccountAdapter(DefaultAccountAdapter):
                 ip_address=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
+            topics = form.chosen_topics() if hasattr(form, "chosen_topics") else []
+            if topics:
+                request_subscriptions(
+                    user, topics=topics, method=ConsentMethod.SIGNUP, ip_address=client_ip(request)
+                )
         return user
 
     def get_client_ip(self, request):

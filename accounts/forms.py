@@ -1,15 +1,18 @@
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from marketing.forms import topic_field_name
+from marketing.selectors import offered_topics
 from privacy.services import get_current_policy
 
 from .models import Address, User
 
 
 class SignupForm(AllauthSignupForm):
-    """allauth's signup plus the customer's name and the required acceptance of the privacy
-    policy version shown on the page."""
+    """allauth's signup plus the customer's name, the required acceptance of the privacy
+    policy version shown on the page, and one unticked box per marketing topic (opt-in)."""
 
     full_name = forms.CharField(label=_("Full name"), max_length=150)
     policy_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -25,6 +28,20 @@ class SignupForm(AllauthSignupForm):
         self.current_policy = get_current_policy()
         if self.current_policy is not None:
             self.fields["policy_id"].initial = self.current_policy.pk
+        language = get_language()
+        self.marketing_topics = list(offered_topics())
+        for topic in self.marketing_topics:
+            self.fields[topic_field_name(topic)] = forms.BooleanField(
+                label=topic.current_version.consent_text_for(language),
+                required=False,
+                initial=False,
+            )
+
+    def topic_fields(self):
+        return [self[topic_field_name(topic)] for topic in self.marketing_topics]
+
+    def chosen_topics(self):
+        return [t for t in self.marketing_topics if self.cleaned_data.get(topic_field_name(t))]
 
     def clean(self):
         cleaned = super().clean()

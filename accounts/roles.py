@@ -44,8 +44,19 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "support.view_inboundemail",
         "support.change_inboundemail",
     },
-    # Runs promotional campaigns: topics and campaigns arrive with the marketing app.
-    MARKETING_MANAGER: set(),
+    # Runs promotional campaigns: topics (their wording is versioned), campaigns; reads the
+    # consent ledger and the suppression list (never changes them).
+    MARKETING_MANAGER: {
+        "marketing.view_topic",
+        "marketing.add_topic",
+        "marketing.change_topic",
+        "marketing.view_topicversion",
+        "marketing.view_campaign",
+        "marketing.add_campaign",
+        "marketing.change_campaign",
+        "marketing.view_consentrecord",
+        "marketing.view_suppression",
+    },
     # Runs the shop: catalogue, key pools, tax rates, orders (ship, refund), customers
     # (read-only), the privacy policy's versions, the access log, the disclosure register.
     STORE_MANAGER: {

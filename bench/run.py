@@ -315,6 +315,8 @@ def main() -> int:
     __import__("documents").report()  # verification documents: bench/documents.py
 
     __import__("customer_service").report()  # bench/customer_service.py (issue 9)
+
+    __import__("bench.marketing", fromlist=["marketing_bench"]).marketing_bench()
     return 0
 
 

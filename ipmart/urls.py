@@ -16,6 +16,9 @@ urlpatterns = [
     path("privacy/", include("privacy.urls")),
     path("account/privacy/", include("privacy.centre_urls")),
     path("support/", include("support.urls")),
+
+    path("account/marketing/", include("marketing.account_urls")),
+    path("m/", include("marketing.urls")),
     path("account/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

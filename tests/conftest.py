@@ -116,6 +116,9 @@ def _reseed_reference_data() -> None:
     ).publish_first_policy(apps, None)
     importlib.import_module("orders.migrations.0002_tax_rates_and_roles").tax_rates(apps, None)
     sync_roles(apps)
+    importlib.import_module(
+        "marketing.migrations.0002_ledger_append_only_roles_topics"
+    ).seed_topics(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -402,5 +402,46 @@ SUPPORT_RESOLUTION_HOURS = os.environ.get(
 # Resolved or closed inquiries are deleted (with their messages) this many days after the last
 # activity by the retention schedule.
 SUPPORT_RETENTION_DAYS = int(os.environ.get("SUPPORT_RETENTION_DAYS", "730"))
-# Mailgun signs its inbound webhook with this key; without it the inbound webhook answers 404.
-ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", "")}
+# Mailgun signs its inbound webhook with MAILGUN_WEBHOOK_SIGNING_KEY (see ANYMAIL in the
+# marketing block); without it the inbound webhook answers 404.
+
+# --- Marketing (issue 8)
+# Key of the signed unsubscribe/preference/confirmation links (SECRET_KEY when empty), and old
+# keys still accepted, so a rotation never breaks a link already in an inbox.
+MARKETING_SIGNING_KEY = os.environ.get("MARKETING_SIGNING_KEY", "")
+MARKETING_SIGNING_FALLBACKS = env_list("MARKETING_SIGNING_FALLBACKS")
+# HMAC key of the suppression list (addresses are kept only as this keyed hash).
+MARKETING_SUPPRESSION_KEY = os.environ.get("MARKETING_SUPPRESSION_KEY", "")
+MARKETING_FROM_EMAIL = os.environ.get("MARKETING_FROM_EMAIL", "IPmart <promo@news.ipmart.com.my>")
+MARKETING_REPLY_TO = os.environ.get("MARKETING_REPLY_TO", "")
+MARKETING_LIST_DOMAIN = os.environ.get("MARKETING_LIST_DOMAIN", "news.ipmart.com.my")
+# Email backend for campaigns ("" = EMAIL_BACKEND; anymail.backends.mailgun.EmailBackend for
+# Mailgun).
+MARKETING_EMAIL_BACKEND = os.environ.get("MARKETING_EMAIL_BACKEND", "")
+MARKETING_BATCH_SIZE = int(os.environ.get("MARKETING_BATCH_SIZE", "500"))
+MARKETING_MAX_ATTEMPTS = int(os.environ.get("MARKETING_MAX_ATTEMPTS", "5"))
+MARKETING_STUCK_AFTER_SECONDS = int(os.environ.get("MARKETING_STUCK_AFTER_SECONDS", "900"))
+MARKETING_CONFIRM_LINK_DAYS = int(os.environ.get("MARKETING_CONFIRM_LINK_DAYS", "7"))
+MARKETING_PREFERENCES_LINK_DAYS = int(os.environ.get("MARKETING_PREFERENCES_LINK_DAYS", "90"))
+INSTALLED_APPS.append("anymail")
+# Mailgun through django-anymail; an empty value is left out, so a webhook without its signing
+# key configured is refused rather than checked against an empty key.
+ANYMAIL = {
+    name: value
+    for name, value in {
+        "MAILGUN_API_KEY": os.environ.get("MAILGUN_API_KEY", ""),
+        "MAILGUN_SENDER_DOMAIN": os.environ.get("MAILGUN_SENDER_DOMAIN", ""),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+        # Basic-auth "user:password" Mailgun is configured to send with its webhooks.
+        "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+    }.items()
+    if value
+}
+CELERY_BEAT_SCHEDULE["marketing-start-due-campaigns"] = {
+    "task": "marketing.tasks.start_due_campaigns_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["marketing-mark-stuck-deliveries"] = {
+    "task": "marketing.tasks.mark_stuck_deliveries_task",
+    "schedule": 300.0,
+}

@@ -1,4 +1,5 @@
 from .accounts import AddressFactory, CustomerFactory, StaffFactory, UserFactory
+from .marketing import CampaignFactory, SubscriberFactory, SubscriptionFactory
 from .orders import (
     CartFactory,
     CartLineFactory,
@@ -15,6 +16,7 @@ from .support import FaqEntryFactory, FaqTopicFactory, InquiryFactory, MacroFact
 
 __all__ = [
     "AddressFactory",
+    "CampaignFactory",
     "CartFactory",
     "CartLineFactory",
     "CategoryFactory",
@@ -30,6 +32,8 @@ __all__ = [
     "PolicyVersionFactory",
     "ProductFactory",
     "StaffFactory",
+    "SubscriberFactory",
+    "SubscriptionFactory",
     "UserFactory",
     "cart_with",
 ]

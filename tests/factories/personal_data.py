@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User
+from marketing.models import ConsentMethod, Delivery
+from marketing.services import subscribe_topic, unsubscribe_all
 from orders.models import (
     AttemptStatus,
     DocumentKind,
@@ -34,6 +36,8 @@ from support.models import Attachment, InboundEmail, Notification
 
 from . import documents
 from .accounts import AddressFactory, StaffFactory, TOTPAuthenticatorFactory, UserFactory
+from .marketing import CampaignFactory
+from .marketing import topic as marketing_topic
 from .orders import (
     OrderFactory,
     OrderLineFactory,
@@ -140,6 +144,14 @@ def customer_with_data_everywhere(tag: str = "zulaikha") -> Person:
     )
     Fulfilment.objects.create(order=order)
     Shipment.objects.create(order=order, carrier="Pos Laju", tracking_number="EE123456789MY")
+    # marketing: a topic subscribed, a campaign delivered, then "unsubscribe from everything"
+    subscription = subscribe_topic(
+        user, topic=marketing_topic("new-products"), ip_address="203.0.113.9"
+    )
+    Delivery.objects.create(
+        campaign=CampaignFactory(), subscriber=subscription.subscriber, status="sent", sent_at=now
+    )
+    unsubscribe_all(subscription.subscriber, method=ConsentMethod.PREFERENCE_CENTRE)
     # an inquiry to customer service, with an attachment, an email reply and a sent notification
     inquiry = InquiryFactory(user=user, subject=f"Question from {full_name}", body=f"Call {phone}")
     message = inquiry.messages.get()

@@ -10,12 +10,15 @@ from django.db import connection
 from django.db.models import F, Sum
 
 from accounts.models import User
+from marketing.models import ConsentAction, ConsentMethod, ConsentRecord, Subscription
+from marketing.services import is_suppressed, subscribe_topic
 from orders.models import LicenceKey, Order
 from privacy.models import AccountClosure, ClosureNotice, DataRequest
 from privacy.rights import DataRightsError, close_account
 from privacy.services import get_current_policy
 from tests.factories import CustomerFactory, OrderFactory
 from tests.factories.accounts import PASSWORD
+from tests.factories.marketing import topic as marketing_topic
 from tests.factories.personal_data import customer_with_data_everywhere, login_session
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +132,24 @@ def test_the_closed_account_cannot_log_in_and_the_email_signs_up_afresh(
     fresh = User.objects.get(email=person.email)
     assert fresh.pk != person.user.pk
     assert not Order.objects.filter(user=fresh).exists()
+    # and the suppression list still keeps the old address out of promotional email
+    assert is_suppressed(person.email)
+
+
+def test_closure_withdraws_marketing_and_suppresses_the_address(django_capture_on_commit_callbacks):
+    # given a customer subscribed to a topic (nothing suppressed yet)
+    customer = CustomerFactory()
+    subscribe_topic(customer, topic=marketing_topic("new-products"))
+    email = customer.email
+    assert not is_suppressed(email)
+    # when the account is closed
+    with django_capture_on_commit_callbacks(execute=True):
+        close_account(customer)
+    # then the withdrawal is in the ledger as "account closure" and the address is suppressed
+    withdrawn = ConsentRecord.objects.get(action=ConsentAction.WITHDRAWN)
+    assert withdrawn.method == ConsentMethod.ACCOUNT_CLOSURE
+    assert is_suppressed(email)
+    assert not Subscription.objects.exists()
 
 
 def test_an_order_awaiting_payment_blocks_closure_and_nothing_changes():
