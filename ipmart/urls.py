@@ -16,7 +16,6 @@ urlpatterns = [
     path("privacy/", include("privacy.urls")),
     path("account/privacy/", include("privacy.centre_urls")),
     path("support/", include("support.urls")),
-
     path("account/marketing/", include("marketing.account_urls")),
     path("m/", include("marketing.urls")),
     path("account/", include("accounts.urls")),
