@@ -30,7 +30,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Runs promotional campaigns: topics and campaigns arrive with the marketing app.
     MARKETING_MANAGER: set(),
     # Runs the shop: catalogue, key pools, tax rates, orders (ship, refund), customers
-    # (read-only), the privacy policy's versions, the access log, the disclosure register.
+    # (read-only), the privacy policy's versions, the access log, the disclosure register,
+    # the outbox messages (read-only).
     STORE_MANAGER: {
         "orders.view_category",
         "orders.add_category",
@@ -58,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "privacy.add_policyversion",
         "privacy.change_policyversion",
         "privacy.view_accesslog",
+        "core.view_outboxmessage",
     },
 }
 

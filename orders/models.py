@@ -117,6 +117,9 @@ class LicenceKeyStatus(models.TextChoices):
 
 
 class LicenceKey(models.Model):
+    # Never searchable, filterable or orderable in admin (ipmart.core.admin_secrets enforces it).
+    SECRET_FIELDS = ("key",)
+
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="licence_keys")
     key = models.CharField(_("key"), max_length=200)
     status = models.CharField(
@@ -456,3 +459,20 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund {self.pk}"
+
+
+class OrderEmail(models.Model):
+    """One row per (order, kind) of email sent: claimed in the same transaction as the send, so
+    a handler that runs twice (a relay and a sweep) sends it once."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails_sent")
+    kind = models.CharField(max_length=20)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="one_order_email_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"Order email {self.kind} {self.pk}"

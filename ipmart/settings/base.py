@@ -321,3 +321,34 @@ def gateway_form_action(hosts: list[str], allow_http: bool) -> list[str]:
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = gateway_form_action(
     GATEWAY_ALLOWED_REDIRECT_HOSTS, GATEWAY_ALLOW_HTTP_REDIRECT
 )
+
+# --- Reliability and hardening (issue 6)
+# The broker answers within this many seconds or a publish fails (the outbox keeps the message
+# for the sweeper): a webhook or checkout never waits on a broker that is down. Without it a
+# stopped Redis made each publish wait for kombu's connection retries (6 s measured).
+BROKER_TIMEOUT_SECONDS = float(os.environ.get("BROKER_TIMEOUT_SECONDS", "2"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_timeout": max(BROKER_TIMEOUT_SECONDS, 5.0),
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "connect_retries_timeout": BROKER_TIMEOUT_SECONDS,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_timeout": max(BROKER_TIMEOUT_SECONDS, 5.0),
+}
+if REDIS_URL:
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_connect_timeout=BROKER_TIMEOUT_SECONDS, socket_timeout=5.0
+    )
+# A paid order still without fulfilment this long after payment is fulfilled by the sweeper
+# (and staff are alerted): the outbox normally fulfils it within seconds.
+FULFILMENT_RESCUE_AFTER_MINUTES = int(os.environ.get("FULFILMENT_RESCUE_AFTER_MINUTES", "5"))
+CELERY_BEAT_SCHEDULE["rescue-unfulfilled-orders"] = {
+    "task": "orders.tasks.rescue_unfulfilled_orders_task",
+    "schedule": 120.0,
+}

@@ -1,0 +1,105 @@
+"""Fault tests: real components broken on purpose (a private Redis stopped, a worker killed, the
+sandbox restarted, the webhook endpoint down) and the store checked by one shared assertion
+(`tests.faults.invariants.assert_store_invariants`). Marked `faults`; `make test` runs them."""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import missing_service
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/faults/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.faults)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, stopped and started by the test (never
+    the shared one). No persistence: what it held is gone when it stops, as after a crash."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"private redis-server did not start on {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+@pytest.fixture
+def private_redis():
+    if shutil.which("redis-server") is None:
+        missing_service("fault tests need redis-server on PATH (apt-get install redis-server)")
+    redis = PrivateRedis()
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+def _forget_broker_connections(app) -> None:
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def celery_worker_on(private_redis):
+    """A real Celery worker thread consuming from the private Redis; the store (live server
+    threads and the test) publishes there too. Results are not stored (the outbox runner keeps
+    none), so the private Redis is only the broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from ipmart.celery import app
+
+    keys = ["broker_url", "result_backend", "task_always_eager"]
+    previous = {key: app.conf[key] for key in keys}
+    app.conf.update(broker_url=private_redis.url, result_backend=None, task_always_eager=False)
+    _forget_broker_connections(app)
+    try:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30
+        ):
+            yield app
+            if private_redis.process is None:
+                private_redis.start()  # let the worker shut down cleanly
+    finally:
+        app.conf.update(**previous)
+        _forget_broker_connections(app)
