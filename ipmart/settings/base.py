@@ -341,7 +341,11 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
     "socket_timeout": max(BROKER_TIMEOUT_SECONDS, 5.0),
 }
+# The cache may live in another Redis than the broker (compose: a bounded, evicting instance
+# for the cache; a never-evicting one for the queue). Defaults to REDIS_URL.
+CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "") or REDIS_URL
 if REDIS_URL:
+    CACHES["default"]["LOCATION"] = CACHE_REDIS_URL
     CACHES["default"].setdefault("OPTIONS", {}).update(
         socket_connect_timeout=BROKER_TIMEOUT_SECONDS, socket_timeout=5.0
     )
@@ -352,3 +356,14 @@ CELERY_BEAT_SCHEDULE["rescue-unfulfilled-orders"] = {
     "task": "orders.tasks.rescue_unfulfilled_orders_task",
     "schedule": 120.0,
 }
+# Deepest page a list serves (deeper asks show this one): bounds what enters cache keys and
+# the offsets sent to the database.
+MAX_PAGE_NUMBER = int(os.environ.get("MAX_PAGE_NUMBER", "200"))
+# Every request carries an id (X-Request-ID: the trusted proxy's, else generated), every log
+# line shows it, and the 500 page gives it to the customer (ipmart/core/request_id.py).
+MIDDLEWARE = ["ipmart.core.request_id.RequestIdMiddleware", *MIDDLEWARE]
+LOGGING["filters"] = {"request_id": {"()": "ipmart.core.request_id.RequestIdFilter"}}
+LOGGING["formatters"]["plain"]["format"] = (
+    "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"
+)
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]

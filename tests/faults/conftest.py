@@ -103,3 +103,56 @@ def celery_worker_on(private_redis):
     finally:
         app.conf.update(**previous)
         _forget_broker_connections(app)
+
+
+class RestartableSandbox:
+    """A payment sandbox of the test's own, restartable on the same port (it keeps its state
+    in memory, so a restart forgets every checkout, as a gateway that purged them would)."""
+
+    def __init__(self, settings, webhook_url: str) -> None:
+        from tests.orders.conftest import start_sandbox
+
+        self._settings = settings
+        self._webhook_url = webhook_url
+        self._args = ("--webhook-retry", "0.3,0.6,1.2", "--pending-delay", "0")
+        self.process = start_sandbox(settings, *self._args, webhook_url=webhook_url)
+        self.port, self.url = self.process.port, self.process.url
+
+    def control(self, *args, **kwargs):
+        return self.process.control(*args, **kwargs)
+
+    def restart(self) -> None:
+        from tests.orders.conftest import start_sandbox, stop_sandbox
+
+        stop_sandbox(self.process)
+        self.process = start_sandbox(
+            self._settings, *self._args, webhook_url=self._webhook_url, port=self.port
+        )
+
+    def stop(self) -> None:
+        from tests.orders.conftest import remove_log, stop_sandbox
+
+        stop_sandbox(self.process)
+        remove_log(self.process)
+
+
+@pytest.fixture
+def own_sandbox(settings, live_server, webhook_proxy):
+    """The live store wired to a sandbox only this test uses (so it may restart it)."""
+    import copy
+
+    from ipmart.settings.base import gateway_form_action
+
+    sandbox = RestartableSandbox(settings, webhook_proxy.url)
+    settings.GATEWAY_ENDPOINT = sandbox.url
+    settings.GATEWAY_ALLOWED_REDIRECT_HOSTS = [f"127.0.0.1:{sandbox.port}"]
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"] = gateway_form_action(
+        settings.GATEWAY_ALLOWED_REDIRECT_HOSTS, allow_http=True
+    )
+    settings.CONTENT_SECURITY_POLICY = policy
+    webhook_proxy.target = live_server.url + "/payments/webhook/"
+    webhook_proxy.down = False
+    webhook_proxy.deliveries.clear()
+    yield sandbox
+    sandbox.stop()
