@@ -367,3 +367,11 @@ LOGGING["formatters"]["plain"]["format"] = (
     "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"
 )
 LOGGING["handlers"]["console"]["filters"] = ["request_id"]
+# Staff sessions: logged out after this long without a request, and this long after they
+# started, whatever "remember me" said; customers keep their sessions (and "remember me").
+STAFF_SESSION_IDLE_MINUTES = int(os.environ.get("STAFF_SESSION_IDLE_MINUTES", "30"))
+STAFF_SESSION_MAX_HOURS = int(os.environ.get("STAFF_SESSION_MAX_HOURS", "12"))
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "accounts.middleware.StaffSessionLimitsMiddleware",
+)
