@@ -104,7 +104,12 @@ def create_hosted_checkout(
             "cardPaymentMethodSpecificInput": {"authorizationMode": "SALE"},
         }
     )
+    started = time.monotonic()
     for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+        # A try that took a whole socket timeout is not repeated: the customer's request must
+        # answer well inside gunicorn's 30 s (the idempotency key lets the next click resume).
+        if attempt and time.monotonic() - started >= settings.GATEWAY_SOCKET_TIMEOUT_SECONDS:
+            raise GatewayError("The payment provider is not answering.")
         try:
             response = (
                 merchant()

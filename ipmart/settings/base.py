@@ -375,3 +375,8 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
     "accounts.middleware.StaffSessionLimitsMiddleware",
 )
+# The gateway must connect and answer within these (seconds): a customer's request that calls
+# it answers well inside gunicorn's 30 s worker timeout (a create that timed out is not retried
+# in the same request). The SDK default in this project was 30 s per try, three tries.
+GATEWAY_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_CONNECT_TIMEOUT_SECONDS", "3"))
+GATEWAY_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_SOCKET_TIMEOUT_SECONDS", "10"))

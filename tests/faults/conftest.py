@@ -156,3 +156,55 @@ def own_sandbox(settings, live_server, webhook_proxy):
     webhook_proxy.deliveries.clear()
     yield sandbox
     sandbox.stop()
+
+
+class FaultyGateway:
+    """Something listening where the gateway should be that either never answers ("stall":
+    the connection is accepted and left hanging, as a gateway behind a dead load balancer) or
+    answers 503 to everything ("error")."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.mode = "stall"
+        self.requests = 0
+        self._release = threading.Event()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                gateway.requests += 1
+                if gateway.mode == "stall":
+                    gateway._release.wait(60)
+                    return
+                body = b'{"errorId": "x", "errors": [{"code": "9999", "httpStatusCode": 503}]}'
+                self.send_response(503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def faulty_gateway(settings):
+    settings.GATEWAY_CONNECT_TIMEOUT_SECONDS = 1
+    settings.GATEWAY_SOCKET_TIMEOUT_SECONDS = 1
+    gateway = FaultyGateway()
+    yield gateway
+    gateway.close()
