@@ -344,6 +344,8 @@ def handle_return(*, hosted_checkout_id: str, returnmac: str) -> PaymentAttempt 
     replayed return only re-applies the gateway's current status, which changes nothing."""
     if not hosted_checkout_id or not returnmac:
         return None
+    if len(hosted_checkout_id) > 100 or "\x00" in hosted_checkout_id:
+        return None  # not an id the gateway gave (PostgreSQL refuses NUL in a query: a 500)
     attempt = PaymentAttempt.objects.filter(hosted_checkout_id=hosted_checkout_id).first()
     if attempt is None or not constant_time_compare(attempt.returnmac, returnmac):
         return None
