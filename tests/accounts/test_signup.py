@@ -227,3 +227,21 @@ def test_both_signup_answers_hash_a_password_once(client, monkeypatch):
     calls.clear()
     Client().post("/accounts/signup/", signup_form(policy_id, email="taken@example.com"))
     assert (new_account, len(calls)) == (1, 1)
+
+
+def test_a_taken_email_waits_out_what_a_new_account_takes_longer(client, monkeypatch):
+    from accounts import adapters
+
+    clock = adapters.SignupClock()
+    monkeypatch.setattr(adapters, "SIGNUP_CLOCK", clock)
+    waits = []
+    monkeypatch.setattr(adapters.time, "sleep", waits.append)
+    policy_id = get_current_policy().pk
+    UserFactory(email="taken@example.com")
+    # a new account teaches the clock how long a signup takes …
+    Client().post("/accounts/signup/", signup_form(policy_id, email="fresh@example.com"))
+    assert clock.typical is not None and clock.typical > 0
+    # … and a taken email's answer waits for what is left of it (never over a second)
+    clock.typical = 0.5
+    Client().post("/accounts/signup/", signup_form(policy_id, email="taken@example.com"))
+    assert len(waits) == 1 and 0 < waits[0] <= 0.5
