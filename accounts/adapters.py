@@ -1,4 +1,8 @@
+import threading
+import time
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -10,6 +14,32 @@ from marketing.models import ConsentMethod
 from marketing.services import request_subscriptions
 from privacy.models import AcceptanceMethod
 from privacy.services import accept_policy
+
+
+class SignupClock:
+    """How long a new account's signup takes in this process (a moving average, from the form's
+    creation to the verification email sent). Signup for an email that already has an account
+    hashes the password too (accounts.forms.SignupForm.try_save) and then waits out what is
+    left of this, so both answers take the same time: timing must not tell which emails are
+    customers. Until a first new signup in the process, there is nothing to wait for."""
+
+    MAX_WAIT = 1.0
+
+    def __init__(self) -> None:
+        self.typical: float | None = None
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        with self._lock:
+            self.typical = seconds if self.typical is None else 0.8 * self.typical + 0.2 * seconds
+
+    def wait_since(self, started: float) -> None:
+        remaining = (self.typical or 0.0) - (time.monotonic() - started)
+        if remaining > 0:
+            time.sleep(min(remaining, self.MAX_WAIT))
+
+
+SIGNUP_CLOCK = SignupClock()
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -36,6 +66,18 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_client_ip(self, request):
         return client_ip(request)
+
+    def send_confirmation_mail(self, request, emailconfirmation, signup):
+        super().send_confirmation_mail(request, emailconfirmation, signup)
+        started = getattr(request, "signup_started", None)
+        if signup and started is not None:
+            SIGNUP_CLOCK.observe(time.monotonic() - started)
+
+    def send_account_already_exists_mail(self, email):
+        super().send_account_already_exists_mail(email)
+        started = getattr(context.request, "signup_started", None)
+        if started is not None:
+            SIGNUP_CLOCK.wait_since(started)
 
 
 _PREFIX = "fernet:"

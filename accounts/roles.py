@@ -58,7 +58,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "marketing.view_suppression",
     },
     # Runs the shop: catalogue, key pools, tax rates, orders (ship, refund), customers
-    # (read-only), the privacy policy's versions, the access log, the disclosure register.
+    # (read-only), the privacy policy's versions, the access log, the disclosure register,
+    # the outbox messages (read-only).
     STORE_MANAGER: {
         "orders.view_category",
         "orders.add_category",
@@ -87,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "privacy.add_policyversion",
         "privacy.change_policyversion",
         "privacy.view_accesslog",
+        "core.view_outboxmessage",
     },
     # Handles data requests and privacy complaints, keeps the breach register, answers for the
     # access log and disclosures (PDPA 2024). Looks customers up; never edits orders.

@@ -306,6 +306,7 @@ def main() -> int:
     print(
         f"placing an order: {order_queries[0]} queries with 2 lines, {order_queries[1]} with 15 lines (target: at most 25, the same) {verdict}"
     )
+    print(__import__("bench.signup_timing", fromlist=["report"]).report())
     print(
         "(queries: anonymous pages with an empty cache, a customer's pages on a warm session;"
         f" {SMALL} and {LARGE} orders for the customer; {LARGE}+ products in the catalogue)"

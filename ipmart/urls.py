@@ -4,6 +4,8 @@ from django.urls import include, path
 
 from ipmart.core import devmail, health, views
 
+handler500 = "ipmart.core.request_id.server_error"
+
 admin.site.site_header = "IPmart administration"
 admin.site.site_title = "IPmart admin"
 

@@ -1,4 +1,5 @@
-from django.urls import include, path
+from anymail.webhooks.mailgun import MailgunTrackingWebhookView
+from django.urls import path
 
 from . import views
 
@@ -8,5 +9,10 @@ urlpatterns = [
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("p/<str:token>/", views.preferences, name="preferences"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
-    path("anymail/", include("anymail.urls")),
+    # Only the provider we use: anymail.urls would expose every provider's webhook.
+    path(
+        "anymail/mailgun/tracking/",
+        MailgunTrackingWebhookView.as_view(),
+        name="mailgun_tracking_webhook",
+    ),
 ]

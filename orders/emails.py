@@ -2,10 +2,18 @@
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from .models import DocumentKind, LicenceKey, LicenceKeyStatus, Order, VerificationDocument
+from .models import (
+    DocumentKind,
+    LicenceKey,
+    LicenceKeyStatus,
+    Order,
+    OrderEmail,
+    VerificationDocument,
+)
 
 KINDS = {"paid", "shipped", "refunded", "verification_requested"}
 
@@ -55,3 +63,20 @@ def send_document_rejected_email(document: VerificationDocument) -> None:
         "document_rejected",
         {"document": document, **verification_context()},
     )
+
+
+def send_order_email_once(order: Order, kind: str) -> bool:
+    """Send the order's `kind` email unless it was sent already. The guard row is inserted and
+    the email sent in one transaction: a concurrent second run waits on the unique index and
+    then sends nothing; a send that fails rolls the claim back so the outbox retries it.
+    Returns True when this call sent it."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown order email {kind!r}")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                OrderEmail.objects.create(order=order, kind=kind)
+        except IntegrityError:
+            return False
+        send_order_email(order, kind)
+    return True

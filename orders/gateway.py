@@ -44,6 +44,11 @@ class GatewayBusy(GatewayError):
     """The same request is still being processed at the gateway (idempotence conflict)."""
 
 
+class CheckoutUnknown(GatewayError):
+    """The gateway answers 404 for a hosted checkout (UNKNOWN_HOSTED_CHECKOUT): it no longer
+    knows it (expired and purged on its side, or a sandbox that restarted)."""
+
+
 class WebhookRejected(Exception):
     """A webhook that is not provably from the gateway: bad or missing signature, unknown key,
     wrong API version, or not JSON."""
@@ -99,7 +104,12 @@ def create_hosted_checkout(
             "cardPaymentMethodSpecificInput": {"authorizationMode": "SALE"},
         }
     )
+    started = time.monotonic()
     for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+        # A try that took a whole socket timeout is not repeated: the customer's request must
+        # answer well inside gunicorn's 30 s (the idempotency key lets the next click resume).
+        if attempt and time.monotonic() - started >= settings.GATEWAY_SOCKET_TIMEOUT_SECONDS:
+            raise GatewayError("The payment provider is not answering.")
         try:
             response = (
                 merchant()
@@ -126,7 +136,13 @@ def get_hosted_checkout(checkout_id: str) -> dict:
     """The checkout's status as the gateway reports it (a GetHostedCheckoutResponse dict)."""
     try:
         return merchant().hostedcheckouts().get(checkout_id).to_dictionary()
-    except (ApiException, CommunicationException) as error:
+    except ApiException as error:
+        if error.status_code == 404:
+            codes = [e.id or e.code for e in (error.errors or [])]
+            logger.warning("gateway does not know hosted checkout %s: %s", checkout_id, codes)
+            raise CheckoutUnknown(f"The gateway does not know checkout {checkout_id}.") from error
+        raise GatewayError("Could not ask the payment provider for the payment status.") from error
+    except CommunicationException as error:
         raise GatewayError("Could not ask the payment provider for the payment status.") from error
 
 

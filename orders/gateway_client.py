@@ -19,8 +19,6 @@ from worldline.connect.sdk.factory import Factory
 from worldline.connect.sdk.v1.merchant.merchant_client import MerchantClient
 
 INTEGRATOR = "IPmart"
-CONNECT_TIMEOUT_SECONDS = 5
-SOCKET_TIMEOUT_SECONDS = 30
 MAX_CONNECTIONS = 10
 
 
@@ -35,15 +33,21 @@ def endpoint_url(endpoint: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def _client(endpoint: str, api_key_id: str, secret_api_key: str) -> Client:
+def _client(
+    endpoint: str,
+    api_key_id: str,
+    secret_api_key: str,
+    connect_timeout: float,
+    socket_timeout: float,
+) -> Client:
     configuration = CommunicatorConfiguration(
         api_endpoint=endpoint_url(endpoint),
         api_key_id=api_key_id,
         secret_api_key=secret_api_key,
         authorization_type=AuthorizationType.V1HMAC,
         # Without these the SDK's connection fails (it compares None with 0).
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        connect_timeout=connect_timeout,
+        socket_timeout=socket_timeout,
         max_connections=MAX_CONNECTIONS,
         integrator=INTEGRATOR,
     )
@@ -54,7 +58,11 @@ def get_client() -> Client:
     """The SDK client for the configured gateway. One per process and configuration: it holds
     a connection pool and is safe to share between threads."""
     return _client(
-        settings.GATEWAY_ENDPOINT, settings.GATEWAY_API_KEY_ID, settings.GATEWAY_SECRET_API_KEY
+        settings.GATEWAY_ENDPOINT,
+        settings.GATEWAY_API_KEY_ID,
+        settings.GATEWAY_SECRET_API_KEY,
+        settings.GATEWAY_CONNECT_TIMEOUT_SECONDS,
+        settings.GATEWAY_SOCKET_TIMEOUT_SECONDS,
     )
 
 

@@ -122,6 +122,9 @@ class LicenceKeyStatus(models.TextChoices):
 
 
 class LicenceKey(models.Model):
+    # Never searchable, filterable or orderable in admin (ipmart.core.admin_secrets enforces it).
+    SECRET_FIELDS = ("key",)
+
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="licence_keys")
     key = models.CharField(_("key"), max_length=200)
     status = models.CharField(
@@ -595,3 +598,20 @@ class OrderAwaitingVerification(Order):
         proxy = True
         verbose_name = _("order awaiting verification")
         verbose_name_plural = _("orders awaiting verification")
+
+
+class OrderEmail(models.Model):
+    """One row per (order, kind) of email sent: claimed in the same transaction as the send, so
+    a handler that runs twice (a relay and a sweep) sends it once."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails_sent")
+    kind = models.CharField(max_length=30)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="one_order_email_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"Order email {self.kind} {self.pk}"

@@ -19,12 +19,21 @@ def fulfil_order_task(order_id: int) -> bool:
 
 
 @shared_task
-def send_order_email_task(order_id: int, kind: str) -> None:
-    from .emails import send_order_email
+def send_order_email_task(order_id: int, kind: str) -> bool:
+    """Send an order email once (the OrderEmail row guards it, so a second run sends nothing)."""
+    from .emails import send_order_email_once
 
     order = Order.objects.filter(pk=order_id).first()
-    if order is not None:
-        send_order_email(order, kind)
+    return order is not None and send_order_email_once(order, kind)
+
+
+@shared_task
+def rescue_unfulfilled_orders_task() -> list[str]:
+    """Beat: fulfil paid orders that nothing fulfilled in time (and alert staff about each)."""
+    from .services.fulfilment import rescue_unfulfilled_orders
+
+    older_than = datetime.timedelta(minutes=settings.FULFILMENT_RESCUE_AFTER_MINUTES)
+    return rescue_unfulfilled_orders(older_than=older_than)
 
 
 @shared_task

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Address
+from ipmart.core.params import page_number as requested_page
 from privacy.intake import SizeCappedUploadHandler
 
 from .catalogue import cached_fragment, catalogue_version, displayed_availability, tax_rates
@@ -35,9 +36,9 @@ from .selectors import (
 )
 from .services.availability import available_units
 from .services.cart import add_to_cart, remove_from_cart, set_cart_quantity
-from .services.checkout import cancel_order, place_order
+from .services.checkout import place_order
 from .services.errors import ShopError
-from .services.payments import start_payment
+from .services.payments import cancel_unpaid_order, start_payment
 from .services.verification import upload_document
 
 PAGE_SIZE = 24
@@ -55,8 +56,9 @@ def shop(request):
     q = category = ""
     if form.is_valid():
         q, category = form.cleaned_data["q"].strip(), form.cleaned_data["category"]
-    page_number = request.GET.get("page", "1")
-    key = _cache_key("shop", catalogue_version(), get_language(), q, category, page_number)
+    page_number = requested_page(request)
+    if category and not _category_exists(category):
+        raise Http404("No such category")
 
     def build() -> str:
         products = Product.objects.for_listing().with_key_counts().order_by("name", "id")
@@ -73,8 +75,23 @@ def shop(request):
         }
         return render_to_string("orders/_product_grid.html", context)
 
-    grid = cached_fragment(key, build)
+    # Only what is bounded enters a cache key: the catalogue version, the language, an
+    # existing category and a page number clamped to MAX_PAGE_NUMBER. Searches (free text)
+    # are rendered each time and never cached, so random queries cannot fill the cache.
+    if q:
+        grid = build()
+    else:
+        key = _cache_key("shop", catalogue_version(), get_language(), category, page_number)
+        grid = cached_fragment(key, build)
     return render(request, "orders/shop.html", {"grid": mark_safe(grid), "form": form})  # noqa: S308
+
+
+def _category_exists(slug: str) -> bool:
+    slugs = cached_fragment(
+        f"orders:category-slugs:{catalogue_version()}",
+        lambda: frozenset(Category.objects.values_list("slug", flat=True)),
+    )
+    return slug in slugs
 
 
 def product_detail(request, slug: str):
@@ -235,7 +252,7 @@ def _send_to_gateway(request, order: Order):
 @login_required
 def order_list(request):
     orders = Order.objects.for_customer(request.user).order_by("-placed_at", "-id")
-    page = WindowPage.of(orders, request.GET.get("page"), per_page=20)
+    page = WindowPage.of(orders, requested_page(request), per_page=20)
     return render(request, "orders/order_list.html", {"page": page})
 
 
@@ -249,11 +266,8 @@ class WindowPage:
     has_next: bool
 
     @classmethod
-    def of(cls, queryset, number, *, per_page: int) -> "WindowPage":
-        try:
-            number = max(1, int(number or 1))
-        except ValueError:
-            number = 1
+    def of(cls, queryset, number: int, *, per_page: int) -> "WindowPage":
+        """`number` is already validated (ipmart.core.params.page_number)."""
         start = (number - 1) * per_page
         rows = list(queryset[start : start + per_page + 1])
         return cls(rows[:per_page], number, len(rows) > per_page)
@@ -366,7 +380,7 @@ def order_pay(request, number: str):
 def order_cancel(request, number: str):
     order = get_order_for_customer(request.user, number)
     try:
-        cancel_order(order, acting_user=request.user)
+        cancel_unpaid_order(order, acting_user=request.user)
     except ShopError as error:
         messages.error(request, str(error))
     else:

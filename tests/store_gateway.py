@@ -6,6 +6,7 @@ browser tests (tests/conftest.py makes the fixtures visible everywhere)."""
 import copy
 import http.client
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -21,6 +22,8 @@ class StoreWebhookProxy:
         self.target = ""
         self.down = False
         self.refused = 0
+        # (status, seconds the store took) of every webhook forwarded to the store
+        self.deliveries: list[tuple[int, float]] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,9 +38,11 @@ class StoreWebhookProxy:
                 target = urlsplit(proxy.target)
                 connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                started = time.monotonic()
                 connection.request("POST", target.path, body=body, headers=headers)
                 answer = connection.getresponse()
                 content = answer.read()
+                proxy.deliveries.append((answer.status, time.monotonic() - started))
                 self.send_response(answer.status)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
@@ -89,4 +94,5 @@ def store(settings, live_server, store_sandbox, webhook_proxy):
     settings.CONTENT_SECURITY_POLICY = policy
     webhook_proxy.target = live_server.url + "/payments/webhook/"
     webhook_proxy.down = False
+    webhook_proxy.deliveries.clear()
     return live_server

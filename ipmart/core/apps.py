@@ -5,3 +5,11 @@ class CoreConfig(AppConfig):
     name = "ipmart.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        # Before any admin module registers (ipmart.core is first in INSTALLED_APPS; admin
+        # autodiscovery runs in django.contrib.admin's ready()), every ModelAdmin refuses
+        # lookups, search and ordering on models' SECRET_FIELDS.
+        from .admin_secrets import install
+
+        install()

@@ -445,3 +445,62 @@ CELERY_BEAT_SCHEDULE["marketing-mark-stuck-deliveries"] = {
     "task": "marketing.tasks.mark_stuck_deliveries_task",
     "schedule": 300.0,
 }
+
+# --- Reliability and hardening (issue 6)
+# The broker answers within this many seconds or a publish fails (the outbox keeps the message
+# for the sweeper): a webhook or checkout never waits on a broker that is down. Without it a
+# stopped Redis made each publish wait for kombu's connection retries (6 s measured).
+BROKER_TIMEOUT_SECONDS = float(os.environ.get("BROKER_TIMEOUT_SECONDS", "2"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_timeout": max(BROKER_TIMEOUT_SECONDS, 5.0),
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "connect_retries_timeout": BROKER_TIMEOUT_SECONDS,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_timeout": max(BROKER_TIMEOUT_SECONDS, 5.0),
+}
+# The cache may live in another Redis than the broker (compose: a bounded, evicting instance
+# for the cache; a never-evicting one for the queue). Defaults to REDIS_URL.
+CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "") or REDIS_URL
+if REDIS_URL:
+    CACHES["default"]["LOCATION"] = CACHE_REDIS_URL
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_connect_timeout=BROKER_TIMEOUT_SECONDS, socket_timeout=5.0
+    )
+# A paid order still without fulfilment this long after payment is fulfilled by the sweeper
+# (and staff are alerted): the outbox normally fulfils it within seconds.
+FULFILMENT_RESCUE_AFTER_MINUTES = int(os.environ.get("FULFILMENT_RESCUE_AFTER_MINUTES", "5"))
+CELERY_BEAT_SCHEDULE["rescue-unfulfilled-orders"] = {
+    "task": "orders.tasks.rescue_unfulfilled_orders_task",
+    "schedule": 120.0,
+}
+# Deepest page a list serves (deeper asks show this one): bounds what enters cache keys and
+# the offsets sent to the database.
+MAX_PAGE_NUMBER = int(os.environ.get("MAX_PAGE_NUMBER", "200"))
+# Every request carries an id (X-Request-ID: the trusted proxy's, else generated), every log
+# line shows it, and the 500 page gives it to the customer (ipmart/core/request_id.py).
+MIDDLEWARE = ["ipmart.core.request_id.RequestIdMiddleware", *MIDDLEWARE]
+LOGGING["filters"] = {"request_id": {"()": "ipmart.core.request_id.RequestIdFilter"}}
+LOGGING["formatters"]["plain"]["format"] = (
+    "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"
+)
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]
+# Staff sessions: logged out after this long without a request, and this long after they
+# started, whatever "remember me" said; customers keep their sessions (and "remember me").
+STAFF_SESSION_IDLE_MINUTES = int(os.environ.get("STAFF_SESSION_IDLE_MINUTES", "30"))
+STAFF_SESSION_MAX_HOURS = int(os.environ.get("STAFF_SESSION_MAX_HOURS", "12"))
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "accounts.middleware.StaffSessionLimitsMiddleware",
+)
+# The gateway must connect and answer within these (seconds): a customer's request that calls
+# it answers well inside gunicorn's 30 s worker timeout (a create that timed out is not retried
+# in the same request). The SDK default in this project was 30 s per try, three tries.
+GATEWAY_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_CONNECT_TIMEOUT_SECONDS", "3"))
+GATEWAY_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_SOCKET_TIMEOUT_SECONDS", "10"))

@@ -1,5 +1,6 @@
 """After payment: licence keys issued once, physical goods shipped, refunds."""
 
+import datetime
 import logging
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -7,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ipmart.core.alerts import alert_staff
 from ipmart.core.outbox import enqueue
 from orders import gateway
 from orders.holds import hold_reasons
@@ -67,6 +69,42 @@ def fulfil_order(order: Order) -> bool:
         move_order(order, OrderStatus.FULFILLED, event=OrderEventKind.FULFILLED, message=message)
     _email_after_commit(order, "paid")
     return True
+
+
+def rescue_unfulfilled_orders(*, older_than: datetime.timedelta, limit: int = 200) -> list[str]:
+    """Fulfil every order paid more than `older_than` ago that still has no fulfilment (its
+    outbox message lost, failing, or never written), each in its own transaction, and alert
+    staff about each one this call fulfilled or put on hold. The unique Fulfilment row keeps it
+    to once even when the outbox delivers the original message later. Returns the numbers of
+    the orders rescued."""
+    due = (
+        Order.objects.filter(
+            status=OrderStatus.PAID,
+            paid_at__lte=timezone.now() - older_than,
+            fulfilment__isnull=True,
+        )
+        .order_by("paid_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    rescued = []
+    for order_id in list(due):
+        with transaction.atomic():
+            order = Order.objects.get(pk=order_id)
+            fulfilled = fulfil_order(order)
+            order.refresh_from_db(fields=["status"])
+            if not fulfilled and order.status != OrderStatus.ON_HOLD:
+                continue  # fulfilled meanwhile by the outbox, or no longer paid
+            outcome = "fulfilled" if fulfilled else "put on hold"
+            record_event(order, OrderEventKind.NOTE, f"Rescued by the sweeper: {outcome}.")
+            alert_staff(
+                f"Order {order.number} was paid but not fulfilled: the sweeper {outcome} it",
+                f"Order {order.number} was paid at {order.paid_at:%Y-%m-%d %H:%M %Z} and had no "
+                f"fulfilment {older_than} later; the sweeper {outcome} it. Check why its "
+                "fulfilment did not run (worker, broker, outbox messages in admin).",
+                kind="order rescued",
+            )
+            rescued.append(order.number)
+    return rescued
 
 
 @transaction.atomic

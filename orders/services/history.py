@@ -1,16 +1,27 @@
 """An order's history. Every change of an order's status goes through `move_order`, which
-writes the event that says why in the same transaction; other facts go through `record_event`."""
+writes the event that says why in the same transaction; other facts go through `record_event`.
+Every "needs review" event alerts staff (`ipmart.core.alerts`), whichever path wrote it."""
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
-from orders.models import Order, OrderEvent, OrderStatus
+from ipmart.core.alerts import alert_staff
+from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus
 
 
 def record_event(
     order: Order, kind: str, message: str = "", *, actor: AbstractBaseUser | None = None
 ) -> OrderEvent:
-    return OrderEvent.objects.create(order=order, kind=kind, message=message[:300], actor=actor)
+    """Append to the order's history. An order sent to review also alerts staff (log line and
+    an email to the store managers, committed with the event)."""
+    event = OrderEvent.objects.create(order=order, kind=kind, message=message[:300], actor=actor)
+    if kind == OrderEventKind.NEEDS_REVIEW:
+        alert_staff(
+            f"Order {order.number} needs review",
+            f"Order {order.number} was sent to review: {message[:300]}",
+            kind="order review",
+        )
+    return event
 
 
 def move_order(

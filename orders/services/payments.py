@@ -100,7 +100,13 @@ def start_payment(
     PaymentError with a message for the customer."""
     attempt, created = _prepare_attempt(order, acting_user=acting_user)
     if created:
-        return attempt.redirect_url
+        if _still_open_at_gateway(attempt):
+            return attempt.redirect_url
+        # The gateway forgot or finished that checkout: start a new one (or refuse, if the
+        # answer just paid or closed the order).
+        attempt, created = _prepare_attempt(order, acting_user=acting_user)
+        if created:
+            return attempt.redirect_url
     customer = {
         "merchantCustomerId": str(order.user_id),
         "contactDetails": {"emailAddress": order.email},
@@ -160,6 +166,66 @@ def start_payment(
                 reference=order.number,
             )
     return attempt.redirect_url
+
+
+def _still_open_at_gateway(attempt: PaymentAttempt) -> bool:
+    """Ask the gateway about a checkout the customer is about to be sent back to. A checkout it
+    no longer knows is closed as abandoned; a finished one gets its status applied. When the
+    gateway cannot answer, assume the checkout is still open (the old behaviour)."""
+    try:
+        status = gateway.get_hosted_checkout(attempt.hosted_checkout_id)
+    except gateway.CheckoutUnknown:
+        close_unknown_checkout(attempt, source="pay")
+        return False
+    except gateway.GatewayError:
+        return True
+    payment = ((status.get("createdPaymentOutput") or {}).get("payment")) or None
+    attempt = apply_payment_status(
+        attempt, payment=payment, checkout_status=status.get("status"), source="pay"
+    )
+    return attempt.status == AttemptStatus.CREATED
+
+
+@transaction.atomic
+def close_unknown_checkout(attempt: PaymentAttempt, *, source: str) -> bool:
+    """The gateway answers 404 for this attempt's hosted checkout: close the attempt as
+    abandoned (expired), so it no longer blocks paying again or cancelling, and the order's
+    reservation expires as usual. If the customer did pay after all, the gateway's webhook
+    still moves the attempt forward (expired → paid) and the usual rules apply. Returns True
+    when this call closed it."""
+    order = lock_order(attempt.order)
+    closed = PaymentAttempt.objects.filter(
+        pk=attempt.pk, status__in=IN_FLIGHT_ATTEMPT_STATUSES
+    ).update(status=AttemptStatus.EXPIRED, gateway_status="UNKNOWN_HOSTED_CHECKOUT")
+    if closed:
+        record_event(
+            order,
+            OrderEventKind.PAYMENT_CANCELLED,
+            f"{attempt.merchant_reference}: the gateway no longer knows this checkout "
+            f"({source}); closed as abandoned",
+        )
+    return bool(closed)
+
+
+def refresh_payments_in_flight(order: Order) -> None:
+    """Ask the gateway about each of the order's attempts still in flight and apply what it
+    says (a checkout it no longer knows is closed as abandoned). Calls the gateway outside any
+    transaction; a gateway that cannot answer leaves the attempts as they are."""
+    attempts = order.attempts.filter(
+        status__in=IN_FLIGHT_ATTEMPT_STATUSES, hosted_checkout_id__isnull=False
+    )
+    for attempt in list(attempts):
+        _still_open_at_gateway(attempt)
+
+
+def cancel_unpaid_order(order: Order, *, acting_user: AbstractBaseUser) -> Order:
+    """The customer cancels an order awaiting payment. Attempts still in flight are checked
+    with the gateway first, so a checkout it forgot (or one the customer cancelled there) does
+    not block the cancellation. Raises CheckoutError like `cancel_order`."""
+    from .checkout import cancel_order
+
+    refresh_payments_in_flight(order)
+    return cancel_order(order, acting_user=acting_user)
 
 
 # --- Applying a status ---------------------------------------------------------------------
@@ -298,11 +364,17 @@ def handle_return(*, hosted_checkout_id: str, returnmac: str) -> PaymentAttempt 
     replayed return only re-applies the gateway's current status, which changes nothing."""
     if not hosted_checkout_id or not returnmac:
         return None
+    if len(hosted_checkout_id) > 100 or "\x00" in hosted_checkout_id:
+        return None  # not an id the gateway gave (PostgreSQL refuses NUL in a query: a 500)
     attempt = PaymentAttempt.objects.filter(hosted_checkout_id=hosted_checkout_id).first()
     if attempt is None or not constant_time_compare(attempt.returnmac, returnmac):
         return None
     try:
         status = gateway.get_hosted_checkout(hosted_checkout_id)
+    except gateway.CheckoutUnknown:
+        close_unknown_checkout(attempt, source="return")
+        attempt.refresh_from_db()
+        return attempt
     except gateway.GatewayError:
         logger.warning("status lookup failed on return for %s", attempt.merchant_reference)
         return attempt
@@ -368,7 +440,8 @@ def reconcile_attempt(
     attempt: PaymentAttempt, *, abandon_after: datetime.timedelta
 ) -> PaymentAttempt:
     """Ask the gateway about an attempt whose customer never came back and apply the answer.
-    A checkout still in progress after `abandon_after` is closed as expired."""
+    A checkout still in progress after `abandon_after` is closed as expired; one the gateway
+    no longer knows (404) is closed at once."""
     if not attempt.hosted_checkout_id:
         if timezone.now() - attempt.created_at > abandon_after:
             with transaction.atomic():
@@ -376,7 +449,12 @@ def reconcile_attempt(
                     pk=attempt.pk, status=AttemptStatus.CREATED, hosted_checkout_id__isnull=True
                 ).update(status=AttemptStatus.EXPIRED)
         return attempt
-    status = gateway.get_hosted_checkout(attempt.hosted_checkout_id)
+    try:
+        status = gateway.get_hosted_checkout(attempt.hosted_checkout_id)
+    except gateway.CheckoutUnknown:
+        close_unknown_checkout(attempt, source="reconciliation")
+        attempt.refresh_from_db()
+        return attempt
     payment = ((status.get("createdPaymentOutput") or {}).get("payment")) or None
     attempt = apply_payment_status(
         attempt, payment=payment, checkout_status=status.get("status"), source="reconciliation"

@@ -204,3 +204,44 @@ def test_signup_for_an_existing_email_looks_like_a_new_one_and_creates_nothing(c
     assert [(m.to, m.subject) for m in mail.outbox] == [
         (["taken@example.com"], "[IPmart] Account Already Exists"),
     ]
+
+
+def test_both_signup_answers_hash_a_password_once(client, monkeypatch):
+    """The timing oracle (26 ms for a taken email, 378 ms for a new one) came from the password
+    hash only the new account paid for; now both pay it once (bench/signup_timing.py measures
+    the real times with Django's PBKDF2)."""
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    calls = []
+    original = MD5PasswordHasher.encode
+    monkeypatch.setattr(
+        MD5PasswordHasher,
+        "encode",
+        lambda self, *a, **k: calls.append(1) or original(self, *a, **k),
+    )
+    UserFactory(email="taken@example.com")
+    calls.clear()
+    policy_id = get_current_policy().pk
+    Client().post("/accounts/signup/", signup_form(policy_id, email="fresh@example.com"))
+    new_account = len(calls)
+    calls.clear()
+    Client().post("/accounts/signup/", signup_form(policy_id, email="taken@example.com"))
+    assert (new_account, len(calls)) == (1, 1)
+
+
+def test_a_taken_email_waits_out_what_a_new_account_takes_longer(client, monkeypatch):
+    from accounts import adapters
+
+    clock = adapters.SignupClock()
+    monkeypatch.setattr(adapters, "SIGNUP_CLOCK", clock)
+    waits = []
+    monkeypatch.setattr(adapters.time, "sleep", waits.append)
+    policy_id = get_current_policy().pk
+    UserFactory(email="taken@example.com")
+    # a new account teaches the clock how long a signup takes …
+    Client().post("/accounts/signup/", signup_form(policy_id, email="fresh@example.com"))
+    assert clock.typical is not None and clock.typical > 0
+    # … and a taken email's answer waits for what is left of it (never over a second)
+    clock.typical = 0.5
+    Client().post("/accounts/signup/", signup_form(policy_id, email="taken@example.com"))
+    assert len(waits) == 1 and 0 < waits[0] <= 0.5

@@ -72,3 +72,14 @@ def test_every_variable_compose_interpolates_is_documented_in_env_example():
     used = set(re.findall(r"\$\{(\w+)", text))
     documented = set(re.findall(r"^#?\s*(\w+)=", (ROOT / ".env.example").read_text(), re.M))
     assert used and used <= documented
+
+
+def test_the_cache_has_its_own_evicting_redis_and_the_broker_never_evicts():
+    broker = " ".join(SERVICES["redis"]["command"])
+    cache = " ".join(SERVICES["cache"]["command"])
+    assert "--maxmemory-policy noeviction" in broker and "--maxmemory " in broker
+    assert "--maxmemory-policy allkeys-lru" in cache and "--maxmemory " in cache
+    for name in BUILT:
+        environment = SERVICES[name]["environment"]
+        assert environment["CACHE_REDIS_URL"].startswith("redis://cache:")
+        assert environment["REDIS_URL"].startswith("redis://redis:")

@@ -195,8 +195,12 @@ def gateway_environment(settings, **extra) -> dict[str, str]:
     }
 
 
-def start_sandbox(settings, *args: str, webhook_url: str = "") -> SandboxProcess:
-    port = free_port()
+def start_sandbox(
+    settings, *args: str, webhook_url: str = "", port: int | None = None
+) -> SandboxProcess:
+    """Start `manage.py payment_sandbox` (on `port`, e.g. the port of one that was stopped, to
+    restart it; a free one otherwise) and wait until it answers."""
+    port = port or free_port()
     env = gateway_environment(
         settings,
         GATEWAY_ENDPOINT=f"http://127.0.0.1:{port}",
