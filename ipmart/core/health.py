@@ -47,3 +47,20 @@ def readyz(request):
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status=200 if ready else 503,
     )
+
+
+class ProbeMiddleware:
+    """Answers /healthz and /readyz before anything else runs, so an orchestrator's probe on
+    127.0.0.1 (or a container address) works whatever ALLOWED_HOSTS lists and is never
+    redirected to HTTPS. First in MIDDLEWARE; the same views are also in the URLconf."""
+
+    PROBES = {"/healthz": healthz, "/readyz": readyz}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = self.PROBES.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)

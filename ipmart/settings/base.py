@@ -4,26 +4,30 @@ environment; see `.env.example` and the README's table of variables."""
 import os
 from pathlib import Path
 
-import dj_database_url
+import environ
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
+# Every variable is read through django-environ (`env.str`, `env.int`, `env.bool`, `env.db_url`);
+# an empty value counts as unset. `env_bool`/`env_list` are kept as thin wrappers for the blocks
+# below that use them.
+env = environ.Env()
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(os.environ.get("IPMART_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(env.str("IPMART_VAR_DIR", default="") or BASE_DIR / "var")
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    if not env.str(name, default="").strip():
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return env.bool(name, default=default)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env.list(name, default=default.split(",")) if item.strip()]
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env.str("SECRET_KEY", default="")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -52,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ipmart.core.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ipmart.core.middleware.SecurityHeadersMiddleware",
@@ -91,11 +96,11 @@ TEMPLATES = [
 
 # --- Database: SQLite unless DATABASE_URL names another (PostgreSQL in tests, CI, production).
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
-        conn_health_checks=True,
-    )
+    "default": {
+        **env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
+        "CONN_HEALTH_CHECKS": True,
+    }
 }
 if DATABASES["default"].get("ENGINE") == "django.db.backends.sqlite3":
     # The embedded default serves several threads (runserver, a webhook racing the customer's
@@ -110,13 +115,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared by every worker process, because allauth keeps its login rate limits and
 # TOTP replay protection there (a per-process cache multiplies the limits by the worker count).
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "ipmart.core.cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "ipmart"),
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ipmart"),
         }
     }
     # Sessions read from Redis, written through to the database (no query per request).
@@ -130,10 +135,10 @@ else:
     }
 
 # --- Celery: eager in-process without a broker, Redis with one.
-CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL", REDIS_URL)
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL) or "memory://"
-CELERY_RESULT_BACKEND = os.environ.get(
-    "CELERY_RESULT_BACKEND", None if CELERY_TASK_ALWAYS_EAGER else CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not (env.str("CELERY_BROKER_URL", default="") or REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or (
+    None if CELERY_TASK_ALWAYS_EAGER else CELERY_BROKER_URL
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -177,7 +182,7 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[IPmart] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = os.environ.get("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http")
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 # allauth's defaults, written out so the limits are visible: 5 failed logins per account per
 # 5 minutes, and per-IP limits on login, signup and password reset.
 ACCOUNT_RATE_LIMITS = {
@@ -222,12 +227,12 @@ STORAGES = {
 }
 
 # --- Email.
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "IPmart <no-reply@ipmart.com.my>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="IPmart <no-reply@ipmart.com.my>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 
@@ -254,48 +259,48 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 
 # Number of reverse proxies in front of the store whose X-Forwarded-For can be trusted for the
 # client IP recorded in consent and access logs (0: use the socket's address).
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
 # --- Payment gateway (Worldline Connect, ex Global Collect). The store and the local payment
 # sandbox (`manage.py payment_sandbox`) read the same variables; local defaults point at the
 # sandbox, production has no defaults (see production.py).
-GATEWAY_ENDPOINT = os.environ.get("GATEWAY_ENDPOINT", "http://127.0.0.1:8001")
-GATEWAY_MERCHANT_ID = os.environ.get("GATEWAY_MERCHANT_ID", "ipmart-sandbox")
-GATEWAY_API_KEY_ID = os.environ.get("GATEWAY_API_KEY_ID", "sandbox-api-key")
-GATEWAY_SECRET_API_KEY = os.environ.get(
-    "GATEWAY_SECRET_API_KEY", "sandbox-secret-api-key-not-secret"
+GATEWAY_ENDPOINT = env.str("GATEWAY_ENDPOINT", default="http://127.0.0.1:8001")
+GATEWAY_MERCHANT_ID = env.str("GATEWAY_MERCHANT_ID", default="ipmart-sandbox")
+GATEWAY_API_KEY_ID = env.str("GATEWAY_API_KEY_ID", default="sandbox-api-key")
+GATEWAY_SECRET_API_KEY = env.str(
+    "GATEWAY_SECRET_API_KEY", default="sandbox-secret-api-key-not-secret"
 )
-GATEWAY_WEBHOOK_KEY_ID = os.environ.get("GATEWAY_WEBHOOK_KEY_ID", "sandbox-webhook-key")
-GATEWAY_WEBHOOK_SECRET = os.environ.get(
-    "GATEWAY_WEBHOOK_SECRET", "sandbox-webhook-secret-not-secret"
+GATEWAY_WEBHOOK_KEY_ID = env.str("GATEWAY_WEBHOOK_KEY_ID", default="sandbox-webhook-key")
+GATEWAY_WEBHOOK_SECRET = env.str(
+    "GATEWAY_WEBHOOK_SECRET", default="sandbox-webhook-secret-not-secret"
 )
 # The hosted page's address is the gateway's partialRedirectUrl behind this prefix
 # ("https://payment." for the real gateway, "http://" for the sandbox).
-GATEWAY_REDIRECT_PREFIX = os.environ.get("GATEWAY_REDIRECT_PREFIX", "http://")
+GATEWAY_REDIRECT_PREFIX = env.str("GATEWAY_REDIRECT_PREFIX", default="http://")
 # Where the sandbox posts its webhooks (the local store's endpoint by default).
-GATEWAY_SANDBOX_WEBHOOK_URL = os.environ.get(
-    "GATEWAY_SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/payments/webhook/"
+GATEWAY_SANDBOX_WEBHOOK_URL = env.str(
+    "GATEWAY_SANDBOX_WEBHOOK_URL", default="http://127.0.0.1:8000/payments/webhook/"
 )
 
 # --- Shop.
 # How long an unpaid order holds its stock and licence keys (also the hosted checkout's timeout).
-ORDER_RESERVATION_MINUTES = int(os.environ.get("ORDER_RESERVATION_MINUTES", "30"))
+ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 # Hosts the store will redirect a customer to for payment ("." prefix: any subdomain).
 GATEWAY_ALLOWED_REDIRECT_HOSTS = env_list("GATEWAY_ALLOWED_REDIRECT_HOSTS", "127.0.0.1:8001")
 GATEWAY_ALLOW_HTTP_REDIRECT = env_bool("GATEWAY_ALLOW_HTTP_REDIRECT", True)
 # The reconciliation job asks the gateway about attempts older than this with no final status…
-PAYMENT_RECONCILE_AFTER_MINUTES = int(os.environ.get("PAYMENT_RECONCILE_AFTER_MINUTES", "10"))
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=10)
 # …and closes a hosted checkout still "in progress" after this long as abandoned.
-GATEWAY_CHECKOUT_TIMEOUT_MINUTES = int(os.environ.get("GATEWAY_CHECKOUT_TIMEOUT_MINUTES", "60"))
+GATEWAY_CHECKOUT_TIMEOUT_MINUTES = env.int("GATEWAY_CHECKOUT_TIMEOUT_MINUTES", default=60)
 # --- Outbox (durable side effects, `ipmart/core/outbox.py`).
 # A relayed message not finished by then is handed to the broker again by the sweeper.
 OUTBOX_RELAY_LEASE_SECONDS = int(os.environ.get("OUTBOX_RELAY_LEASE_SECONDS", "120"))
@@ -308,7 +313,7 @@ CELERY_BEAT_SCHEDULE = {
     "relay-outbox": {"task": "ipmart.core.tasks.relay_outbox_task", "schedule": 30.0},
 }
 # Absolute address of the store, for links in email sent outside a request (tasks).
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 
 # Checkout posts a form whose answer redirects to the gateway's hosted page; browsers apply

@@ -110,3 +110,28 @@ def test_the_migrations_match_the_models(tmp_path):
     # then
     assert result.stdout == "No changes detected\n", result.stdout + result.stderr
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SECRET_KEY", "local-development-only-not-secret"),
+        ("SECRET_KEY", "django-insecure-abc"),
+        ("MFA_ENCRYPTION_KEYS", "T6mMslsdSEuBKohd3EUSKkrbJ_FdfmOqSNRxY3ip0aY="),
+    ],
+)
+def test_production_refuses_a_development_key(name, value):
+    # when
+    result = run(SETUP, {**PRODUCTION_ENV, name: value})
+    # then
+    assert result.returncode != 0
+    assert f"{name} " in result.stderr and "development key" in result.stderr
+
+
+@pytest.mark.parametrize("entry", ["manage.py", "ipmart/celery.py", "ipmart/wsgi.py"])
+def test_every_entry_point_picks_settings_the_same_way(entry):
+    # local unless DJANGO_SETTINGS_MODULE says otherwise (the image and compose say production)
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / entry).read_text()
+    assert 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipmart.settings.local")' in text
