@@ -1,5 +1,6 @@
 import hashlib
 import json
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -20,7 +21,7 @@ class PolicyVersionQuerySet(models.QuerySet):
             .order_by("-effective_date", "-published_at")
         )
 
-    def current(self, on=None):
+    def current(self, on: Any = None) -> "PolicyVersion | None":
         return self.in_force(on).first()
 
 

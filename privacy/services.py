@@ -2,10 +2,11 @@
 
 import time
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+
+from accounts.models import User
 
 from .models import (
     AcceptanceMethod,
@@ -58,7 +59,7 @@ def get_current_policy_id() -> int | None:
 
 
 @transaction.atomic
-def publish_policy(policy: PolicyVersion, *, acting_user: AbstractBaseUser | None) -> PolicyVersion:
+def publish_policy(policy: PolicyVersion, *, acting_user: User | None) -> PolicyVersion:
     """Freeze a draft: set its hash and publication time. From then on the row never changes.
 
     Raises PolicyError if it is already published or either language is empty."""
@@ -82,7 +83,7 @@ def forget_current_policy() -> None:
 
 
 def accept_policy(
-    user: AbstractBaseUser,
+    user: User,
     *,
     policy: PolicyVersion,
     method: str,
@@ -108,11 +109,11 @@ def accept_policy(
         return PolicyAcceptance.objects.get(user=user, policy=policy)
 
 
-def has_accepted(user: AbstractBaseUser, policy_id: int) -> bool:
+def has_accepted(user: User, policy_id: int) -> bool:
     return PolicyAcceptance.objects.filter(user=user, policy_id=policy_id).exists()
 
 
-def role_of(actor: AbstractBaseUser | None) -> str:
+def role_of(actor: User | None) -> str:
     """How the access log names the actor's role: their staff groups, or what they are."""
     if actor is None:
         return "system"
@@ -125,11 +126,11 @@ def role_of(actor: AbstractBaseUser | None) -> str:
 
 
 def log_access(
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     *,
     action: str,
     target: models.Model,
-    subject: AbstractBaseUser | None,
+    subject: User | None,
     ip_address: str | None = None,
     detail: str = "",
 ) -> AccessLog:
@@ -150,7 +151,7 @@ def log_access(
 
 
 def record_disclosure(
-    subject: AbstractBaseUser,
+    subject: User,
     *,
     recipient: str,
     data_categories: list[str],

@@ -49,12 +49,18 @@ def readyz(request):
     )
 
 
-class ProbeMiddleware:
-    """Answers /healthz and /readyz before anything else runs, so an orchestrator's probe on
-    127.0.0.1 (or a container address) works whatever ALLOWED_HOSTS lists and is never
-    redirected to HTTPS. First in MIDDLEWARE; the same views are also in the URLconf."""
+def _metrics(request):
+    from .observability import metrics
 
-    PROBES = {"/healthz": healthz, "/readyz": readyz}
+    return metrics(request)
+
+
+class ProbeMiddleware:
+    """Answers /healthz, /readyz and /metrics (internal network only) before anything else runs,
+    so an orchestrator's probe or Prometheus on a container address works whatever
+    ALLOWED_HOSTS lists and is never redirected to HTTPS. The same views are in the URLconf."""
+
+    PROBES = {"/healthz": healthz, "/readyz": readyz, "/metrics": _metrics}
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -326,3 +326,27 @@ def gateway_form_action(hosts: list[str], allow_http: bool) -> list[str]:
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = gateway_form_action(
     GATEWAY_ALLOWED_REDIRECT_HOSTS, GATEWAY_ALLOW_HTTP_REDIRECT
 )
+
+# --- Production operations (issue 11)
+# Uploaded media and the private document storage (a named volume in docker-compose.yml).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or VAR_DIR / "media")
+# Who may read /metrics (Prometheus): these networks, and never through the proxy.
+METRICS_ALLOWED_NETWORKS = env_list(
+    "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+)
+INSTALLED_APPS += ["django_prometheus"]
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "ipmart.core.observability.RequestLogMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# Log lines: "plain" text, or "json" (one object per line with the request's id, user id,
+# status and duration; production's default).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING["formatters"]["json"] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "plain"

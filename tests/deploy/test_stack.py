@@ -15,6 +15,7 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from email import policy
 
@@ -313,6 +314,40 @@ def test_a_customer_signs_up_verifies_buys_a_licence_and_the_session_spans_both_
         )
         assert _status(answer) == 200, f"{service}: {answer[:300]}"
         assert "Hello, Nurul" in answer, service
+
+
+def test_metrics_are_internal_and_web_logs_are_json_lines_with_the_proxys_request_id(stack):
+    import json
+
+    # through the proxy: not there
+    with pytest.raises(urllib.error.HTTPError) as hidden:
+        urllib.request.urlopen(
+            f"https://localhost:{stack.https_port}/metrics",
+            context=_https_context(stack),
+            timeout=10,
+        )
+    assert hidden.value.code == 404
+    # from inside (Prometheus on the stack's network): the gauges, read from broker and database
+    scrape = _raw_get(stack.ports["web"], "/metrics", {"Host": "10.0.0.9:8000"})
+    assert _status(scrape) == 200, scrape[:300]
+    assert re.search(r"^ipmart_celery_queue_length \d", scrape, re.M), scrape[-2000:]
+    assert re.search(r"^ipmart_outbox_oldest_pending_age_seconds \d", scrape, re.M)
+    # one JSON line per request, carrying the id the proxy set
+    urllib.request.urlopen(
+        f"https://localhost:{stack.https_port}/privacy/", context=_https_context(stack), timeout=10
+    ).read()
+    time.sleep(0.5)
+    lines = [
+        json.loads(line)
+        for process in stack.processes
+        if process.name in {"web", "web2"}
+        for line in process.log.read_text().splitlines()
+        if line.startswith("{")
+    ]
+    requests = [line for line in lines if line.get("path") == "/privacy/"]
+    assert requests, "no JSON request line\n" + stack.logs()
+    assert re.fullmatch(r"[0-9a-f-]{36}", requests[-1]["request_id"])
+    assert requests[-1]["status"] == 200 and "duration_ms" in requests[-1]
 
 
 def test_the_stack_names_nothing_the_repository_lacks(stack):
