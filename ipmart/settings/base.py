@@ -1,6 +1,7 @@
 """Settings shared by every run mode. Everything that differs between machines comes from the
 environment; see `.env.example` and the README's table of variables."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -335,6 +336,11 @@ METRICS_ALLOWED_NETWORKS = env_list(
     "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 )
 INSTALLED_APPS += ["django_prometheus"]
+# The payment sandbox (`payment_sandbox/`, a development stand-in for the gateway that the shop
+# never imports) adds `manage.py payment_sandbox` wherever its source is present: the checkout
+# and the image's /app for the demo profile; it is not part of the installed package.
+if importlib.util.find_spec("payment_sandbox") is not None:
+    INSTALLED_APPS += ["payment_sandbox"]
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "ipmart.core.observability.RequestLogMiddleware",

@@ -23,7 +23,7 @@ from .state import Gateway
 from .validation import validate_create_checkout, validate_refund
 from .webhooks import WebhookDispatcher, compact_json
 
-logger = logging.getLogger("orders.sandbox")
+logger = logging.getLogger("payment_sandbox")
 
 MAX_BODY_BYTES = 1024 * 1024
 _API_PATH = re.compile(r"^/v1/(?P<merchant>[^/]+)(?P<rest>/.*)$")

@@ -1,5 +1,5 @@
 """`manage.py payment_sandbox`: run the local stand-in for the Worldline Connect API (see
-orders/sandbox/__init__.py for what it serves). Loopback only, unless `--allow-non-loopback` (the
+payment_sandbox/__init__.py for what it serves). Loopback only, unless `--allow-non-loopback` (the
 demo stack's container, behind the proxy) says otherwise with a loud warning; stops cleanly on
 SIGTERM/SIGINT."""
 
@@ -11,7 +11,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.sandbox.server import (
+from payment_sandbox.server import (
     NotLoopback,
     Sandbox,
     SandboxConfig,
@@ -155,7 +155,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _log_to_stderr() -> None:
-        log = logging.getLogger("orders.sandbox")
+        log = logging.getLogger("payment_sandbox")
         if not any(getattr(handler, "_sandbox", False) for handler in log.handlers):
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))

@@ -12,8 +12,8 @@ import requests
 from django.core.management import CommandError, call_command
 
 from orders.gateway_client import endpoint_url, get_client
-from orders.management.commands.payment_sandbox import retry_schedule
-from orders.sandbox.server import NotLoopback, any_address, loopback_address
+from payment_sandbox.management.commands.payment_sandbox import retry_schedule
+from payment_sandbox.server import NotLoopback, any_address, loopback_address
 
 from .conftest import remove_log, start_sandbox, stop_sandbox
 
