@@ -116,11 +116,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared by every worker process, because allauth keeps its login rate limits and
 # TOTP replay protection there (a per-process cache multiplies the limits by the worker count).
+# django-redis keeps one client per connection pool (Django's own backend builds one per call).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "ipmart.core.cache.ReusingRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ipmart"),
         }
