@@ -1,14 +1,14 @@
 """An order's history. Every change of an order's status goes through `move_order`, which
 writes the event that says why in the same transaction; other facts go through `record_event`."""
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
+from accounts.models import User
 from orders.models import Order, OrderEvent, OrderStatus
 
 
 def record_event(
-    order: Order, kind: str, message: str = "", *, actor: AbstractBaseUser | None = None
+    order: Order, kind: str, message: str = "", *, actor: User | None = None
 ) -> OrderEvent:
     return OrderEvent.objects.create(order=order, kind=kind, message=message[:300], actor=actor)
 
@@ -19,7 +19,7 @@ def move_order(
     *,
     event: str,
     message: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> None:
     """Set `order.status` (the caller holds the order's row lock) and record the event."""
     order.status = status
