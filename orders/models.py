@@ -502,8 +502,8 @@ class RejectionReason(models.TextChoices):
     OTHER = "other", _("Another reason (see the note)")
 
 
-class VerificationDocumentQuerySet(models.QuerySet):
-    def live(self):
+class VerificationDocumentQuerySet(models.QuerySet["VerificationDocument"]):
+    def live(self) -> "VerificationDocumentQuerySet":
         """Documents that count towards the order's verification: waiting or approved."""
         return self.filter(status__in=[DocumentStatus.PENDING, DocumentStatus.APPROVED])
 

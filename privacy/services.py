@@ -221,7 +221,7 @@ REQUEST_DUE_DAYS = 21  # PDPA ss. 31 and 35: access and correction within 21 day
 REQUEST_EXTENSION_DAYS = 14  # s. 32: one extension of up to 14 days, with written reasons
 
 
-def due_date_for(received_at) -> datetime.date:
+def due_date_for(received_at: datetime.datetime) -> datetime.date:
     """21 days after the day of receipt in Malaysia (Asia/Kuala_Lumpur), whatever the server's
     zone: a request received at 23:30 on the 1st in Kuala Lumpur is due on the 22nd."""
     return timezone.localdate(received_at, timezone=KUALA_LUMPUR) + datetime.timedelta(
@@ -235,7 +235,7 @@ def open_data_request(
     kind: str,
     channel: str,
     details: str = "",
-    received_at=None,
+    received_at: datetime.datetime | None = None,
 ) -> DataRequest:
     """Record that `user` asked for `kind` (export, correction, closure, objection, complaint)
     through `channel`, due 21 days after receipt. Customer service calls this for a privacy

@@ -192,7 +192,7 @@ def _interpret(
     return None, facts
 
 
-def _card_country(output: dict) -> str:
+def _card_country(output: dict[str, Any]) -> str:
     """The card's issuing country when the gateway reports one (ISO 3166 alpha-2). Connect v1's
     card output does not carry it today; a gateway or acquirer that adds `countryCode` to the
     card is read here, and the verification hold rule compares it with the billing country."""
