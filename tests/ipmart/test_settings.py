@@ -140,3 +140,16 @@ def test_every_entry_point_picks_settings_the_same_way(entry):
 
     text = (Path(__file__).resolve().parents[2] / entry).read_text()
     assert 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipmart.settings.local")' in text
+
+
+def test_production_keeps_the_private_storages_of_base():
+    # the data archives' storage (privacy.exports) survives production's static files backend
+    result = run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings;"
+            " print(sorted(settings.STORAGES), settings.STORAGES['exports']['OPTIONS']['base_url'])",
+        ],
+        PRODUCTION_ENV,
+    )
+    assert result.stdout == "['default', 'exports', 'staticfiles'] None\n", result.stderr
