@@ -7,16 +7,21 @@ HOST ?= 127.0.0.1
 SANDBOX_PORT ?= 8001
 export DJANGO_SETTINGS_MODULE ?= ipmart.settings.local
 
-.PHONY: run test venv venv-test setup bench lint messages clean
+.PHONY: run test test-deploy venv venv-test setup bench lint lock messages clean
 
-$(VENV)/.installed: pyproject.toml
+# Dependencies come from the lock files (exact versions, hashes checked); `make lock` rewrites
+# them from pyproject.toml, keeping the versions already pinned where they still fit.
+LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --quiet
+
+$(VENV)/.installed: pyproject.toml requirements/main.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --require-hashes -r requirements/main.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml requirements/test.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements/test.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -46,8 +51,22 @@ run: setup
 test: venv-test
 	DJANGO_SETTINGS_MODULE=ipmart.settings.test $(PY) -m pytest $(PYTEST_ARGS)
 
+## test-deploy: the compose stack's own commands as local processes, HTTPS through Debian's
+## caddy, a Chromium journey (needs PostgreSQL, Redis, caddy, Chromium: .ci/run has them)
+test-deploy: venv-test
+	DJANGO_SETTINGS_MODULE=ipmart.settings.test $(PY) -m pytest tests/deploy -m deploy $(PYTEST_ARGS)
+
+## lint: ruff (lint and format) and mypy with django-stubs, strict on services and selectors
 lint: venv-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=ipmart.settings.test $(VENV)/bin/mypy
+
+## lock: rewrite requirements/*.txt from pyproject.toml (after adding or changing a dependency)
+lock:
+	@test -x $(VENV)/bin/uv || ($(PYTHON) -m venv $(VENV) && $(PY) -m pip install --quiet uv)
+	$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements/main.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) -o requirements/test.txt
 
 ## messages: refresh the Bahasa Malaysia catalogue after changing translatable strings
 messages: venv

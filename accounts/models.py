@@ -82,8 +82,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
-class AddressQuerySet(models.QuerySet):
-    def for_user(self, user):
+class AddressQuerySet(models.QuerySet["Address"]):
+    def for_user(self, user: "User | int") -> "AddressQuerySet":
         return self.filter(user=user)
 
 

@@ -1,5 +1,7 @@
 """State changes of customer accounts: profile and address book."""
 
+from typing import Any
+
 from django.db import transaction
 
 from .models import Address, User
@@ -31,7 +33,7 @@ def _apply_defaults(address: Address, *, billing: bool, shipping: bool) -> None:
 
 
 @transaction.atomic
-def add_address(user: User, *, data: dict) -> Address:
+def add_address(user: User, *, data: dict[str, Any]) -> Address:
     """Add an address to `user`'s book. The first address becomes the default for billing and
     shipping; asking for a default moves it from the previous default address."""
     _lock_address_book(user)
@@ -49,7 +51,7 @@ def add_address(user: User, *, data: dict) -> Address:
 
 
 @transaction.atomic
-def update_address(address: Address, *, data: dict) -> Address:
+def update_address(address: Address, *, data: dict[str, Any]) -> Address:
     """Change an address. Unticking "default" on the only default leaves the customer without
     one, which is allowed; ticking it moves the default here."""
     _lock_address_book(address.user)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from ipmart.core import devmail, health, views
+from ipmart.core import devmail, health, observability, views
 
 handler500 = "ipmart.core.request_id.server_error"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", observability.metrics, name="metrics"),
     path("", include("orders.urls")),
     path("privacy/", include("privacy.urls")),
     path("account/privacy/", include("privacy.centre_urls")),

@@ -5,6 +5,7 @@ real gateway take the same code path."""
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS = (0.2, 0.6)  # seconds between tries of a create that failed with 5xx/network
 
 
-def merchant():
+def merchant() -> Any:  # the SDK is untyped
     """The SDK's merchant resource for GATEWAY_MERCHANT_ID (built in gateway_client.py)."""
     from .gateway_client import merchant as sdk_merchant
 
@@ -83,7 +84,7 @@ def create_hosted_checkout(
     amount_sen: int,
     currency: str,
     return_url: str,
-    customer: dict,
+    customer: dict[str, Any],
     locale: str,
 ) -> HostedCheckout:
     """Create the hosted checkout. 5xx and network errors are retried with the same idempotency
@@ -132,10 +133,11 @@ def create_hosted_checkout(
     raise AssertionError("unreachable")
 
 
-def get_hosted_checkout(checkout_id: str) -> dict:
+def get_hosted_checkout(checkout_id: str) -> dict[str, Any]:
     """The checkout's status as the gateway reports it (a GetHostedCheckoutResponse dict)."""
     try:
-        return merchant().hostedcheckouts().get(checkout_id).to_dictionary()
+        status: dict[str, Any] = merchant().hostedcheckouts().get(checkout_id).to_dictionary()
+        return status
     except ApiException as error:
         if error.status_code == 404:
             codes = [e.id or e.code for e in (error.errors or [])]
@@ -146,7 +148,9 @@ def get_hosted_checkout(checkout_id: str) -> dict:
         raise GatewayError("Could not ask the payment provider for the payment status.") from error
 
 
-def refund_payment(payment_id: str, *, amount_sen: int, currency: str, reference: str) -> dict:
+def refund_payment(
+    payment_id: str, *, amount_sen: int, currency: str, reference: str
+) -> dict[str, Any]:
     body = RefundRequest().from_dictionary(
         {
             "amountOfMoney": {"amount": amount_sen, "currencyCode": currency},
@@ -154,19 +158,20 @@ def refund_payment(payment_id: str, *, amount_sen: int, currency: str, reference
         }
     )
     try:
-        return merchant().payments().refund(payment_id, body).to_dictionary()
+        refund: dict[str, Any] = merchant().payments().refund(payment_id, body).to_dictionary()
+        return refund
     except (ApiException, CommunicationException) as error:
         raise GatewayError(f"The payment provider refused the refund: {error}") from error
 
 
-class _SettingsKeyStore(SecretKeyStore):
+class _SettingsKeyStore(SecretKeyStore):  # type: ignore[misc]  # untyped SDK
     def get_secret_key(self, key_id: str) -> str:
         if key_id != settings.GATEWAY_WEBHOOK_KEY_ID:
             raise SecretKeyNotAvailableException(key_id, f"unknown webhook key id {key_id!r}")
-        return settings.GATEWAY_WEBHOOK_SECRET
+        return str(settings.GATEWAY_WEBHOOK_SECRET)
 
 
-def parse_webhook(body: bytes, headers: list[tuple[str, str]]) -> dict:
+def parse_webhook(body: bytes, headers: list[tuple[str, str]]) -> dict[str, Any]:
     """Verify a webhook on its raw body with the SDK's helper and return the event as a dict.
     Raises WebhookRejected for anything not provably from the gateway."""
     helper = V1WebhooksFactory.create_helper(_SettingsKeyStore())
@@ -174,4 +179,5 @@ def parse_webhook(body: bytes, headers: list[tuple[str, str]]) -> dict:
         event = helper.unmarshal(body, [RequestHeader(name, value) for name, value in headers])
     except Exception as error:  # the SDK raises several unrelated types; all mean "reject"
         raise WebhookRejected(f"{type(error).__name__}: {error}") from error
-    return event.to_dictionary()
+    parsed: dict[str, Any] = event.to_dictionary()
+    return parsed

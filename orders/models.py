@@ -4,6 +4,7 @@ Money is integer sen (1/100 MYR) everywhere; `orders.money` formats it."""
 
 import functools
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -217,8 +218,8 @@ def _order_url_prefix() -> str:
     return reverse("orders:detail", args=["X"])[: -len("X/")]
 
 
-class OrderQuerySet(models.QuerySet):
-    def for_customer(self, user):
+class OrderQuerySet(models.QuerySet["Order"]):
+    def for_customer(self, user: Any) -> "OrderQuerySet":
         return self.filter(user=user)
 
 
@@ -355,7 +356,7 @@ class AttemptStatus(models.TextChoices):
 
 # States only move forward: a status may replace another only with a higher rank. A declined
 # payment can still be followed by a successful one in the same hosted checkout.
-ATTEMPT_RANK = {
+ATTEMPT_RANK: dict[str, int] = {
     AttemptStatus.CREATED: 0,
     AttemptStatus.PENDING: 1,
     AttemptStatus.FAILED: 2,
@@ -504,8 +505,8 @@ class RejectionReason(models.TextChoices):
     OTHER = "other", _("Another reason (see the note)")
 
 
-class VerificationDocumentQuerySet(models.QuerySet):
-    def live(self):
+class VerificationDocumentQuerySet(models.QuerySet["VerificationDocument"]):
+    def live(self) -> "VerificationDocumentQuerySet":
         """Documents that count towards the order's verification: waiting or approved."""
         return self.filter(status__in=[DocumentStatus.PENDING, DocumentStatus.APPROVED])
 

@@ -1,6 +1,9 @@
 """Reads that decide who may see what. Another customer's order number is a 404."""
 
+from typing import Any
+
 from django.db.models import Prefetch
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from privacy.models import AccessAction, AccessLog
@@ -18,7 +21,7 @@ from .models import (
 CART_SESSION_KEY = "cart_id"
 
 
-def get_cart(request, *, create: bool = False) -> Cart | None:
+def get_cart(request: HttpRequest, *, create: bool = False) -> Cart | None:
     """The cart of this request: the customer's own, or the anonymous session's."""
     if request.user.is_authenticated:
         if create:
@@ -32,7 +35,7 @@ def get_cart(request, *, create: bool = False) -> Cart | None:
     return cart
 
 
-def get_cart_lines(request) -> list[CartLine]:
+def get_cart_lines(request: HttpRequest) -> list[CartLine]:
     """The lines of this request's cart with their products, in one query."""
     if request.user.is_authenticated:
         lines = CartLine.objects.filter(cart__user=request.user)
@@ -45,7 +48,7 @@ def get_cart_lines(request) -> list[CartLine]:
     return list(lines.select_related("product").order_by("id"))
 
 
-def get_order_for_customer(user, number: str) -> Order:
+def get_order_for_customer(user: Any, number: str) -> Order:
     """The order with its lines and issued keys, if it is `user`'s; 404 otherwise."""
     issued = LicenceKey.objects.filter(status=LicenceKeyStatus.ISSUED).order_by("id")
     lines = OrderLine.objects.prefetch_related(

@@ -3,6 +3,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -25,7 +26,7 @@ class PolicyVersionQuerySet(models.QuerySet):
             .order_by("-effective_date", "-published_at")
         )
 
-    def current(self, on=None):
+    def current(self, on: Any = None) -> "PolicyVersion | None":
         return self.in_force(on).first()
 
 

@@ -1,5 +1,10 @@
 """Reads of the privacy centre that decide who may see what: a customer sees only their own."""
 
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
 from django.apps import apps
 from django.db.models import Count, Max
 from django.http import Http404
@@ -7,6 +12,10 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .models import AccessLog, DataExport
+
+if TYPE_CHECKING:
+    # Types only: privacy sits below accounts, so it imports no app at run time.
+    from accounts.models import User
 
 # Staff roles as the access log names them, translated for the customer (the names are
 # accounts.roles'; privacy imports no app, so they are repeated here for the catalogue).
@@ -22,7 +31,7 @@ ROLE_LABELS = {
 }
 
 
-def get_export_for_user(user, public_id) -> DataExport:
+def get_export_for_user(user: User, public_id: uuid.UUID | str) -> DataExport:
     """The owner's export; anyone else's (or a wrong id) is a 404."""
     export = DataExport.objects.filter(user=user, public_id=public_id).first()
     if export is None:
@@ -50,7 +59,7 @@ def _thing(target_type: str, detail: str) -> str:
     return f"{name} {reference}" if "-" in reference else name
 
 
-def access_summary(user, *, limit: int = 100) -> list[dict]:
+def access_summary(user: User, *, limit: int = 100) -> list[dict[str, Any]]:
     """Staff views of `user`'s data, one line per (thing, role, action) with a count and the
     last time, newest first; the customer's own actions are left out."""
     grouped = (

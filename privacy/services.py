@@ -1,10 +1,12 @@
 """State changes of the privacy app. Every path (view, admin, command, task) calls these."""
 
+from __future__ import annotations
+
 import datetime
 import time
 import zoneinfo
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -20,6 +22,10 @@ from .models import (
     PolicyAcceptance,
     PolicyVersion,
 )
+
+if TYPE_CHECKING:
+    # Types only: privacy sits below accounts (accounts imports privacy), so no runtime import.
+    from accounts.models import User
 
 KUALA_LUMPUR = zoneinfo.ZoneInfo("Asia/Kuala_Lumpur")
 CURRENT_POLICY_CACHE_KEY = "privacy:current-policy-id"
@@ -64,7 +70,7 @@ def get_current_policy_id() -> int | None:
 
 
 @transaction.atomic
-def publish_policy(policy: PolicyVersion, *, acting_user: AbstractBaseUser | None) -> PolicyVersion:
+def publish_policy(policy: PolicyVersion, *, acting_user: User | None) -> PolicyVersion:
     """Freeze a draft: set its hash and publication time. From then on the row never changes.
 
     Raises PolicyError if it is already published or either language is empty."""
@@ -88,7 +94,7 @@ def forget_current_policy() -> None:
 
 
 def accept_policy(
-    user: AbstractBaseUser,
+    user: User,
     *,
     policy: PolicyVersion,
     method: str,
@@ -114,11 +120,11 @@ def accept_policy(
         return PolicyAcceptance.objects.get(user=user, policy=policy)
 
 
-def has_accepted(user: AbstractBaseUser, policy_id: int) -> bool:
+def has_accepted(user: User, policy_id: int) -> bool:
     return PolicyAcceptance.objects.filter(user=user, policy_id=policy_id).exists()
 
 
-def role_of(actor: AbstractBaseUser | None) -> str:
+def role_of(actor: User | None) -> str:
     """How the access log names the actor's role: their staff groups, or what they are."""
     if actor is None:
         return "system"
@@ -131,11 +137,11 @@ def role_of(actor: AbstractBaseUser | None) -> str:
 
 
 def log_access(
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     *,
     action: str,
     target: models.Model,
-    subject: AbstractBaseUser | None,
+    subject: User | None,
     ip_address: str | None = None,
     detail: str = "",
 ) -> AccessLog:
@@ -156,7 +162,7 @@ def log_access(
 
 
 def record_disclosure(
-    subject: AbstractBaseUser,
+    subject: User,
     *,
     recipient: str,
     data_categories: list[str],
@@ -177,7 +183,7 @@ def record_disclosure(
 
 
 def log_access_many(
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     *,
     action: str,
     target_type: str,
@@ -215,7 +221,7 @@ REQUEST_DUE_DAYS = 21  # PDPA ss. 31 and 35: access and correction within 21 day
 REQUEST_EXTENSION_DAYS = 14  # s. 32: one extension of up to 14 days, with written reasons
 
 
-def due_date_for(received_at) -> "datetime.date":
+def due_date_for(received_at: datetime.datetime) -> datetime.date:
     """21 days after the day of receipt in Malaysia (Asia/Kuala_Lumpur), whatever the server's
     zone: a request received at 23:30 on the 1st in Kuala Lumpur is due on the 22nd."""
     return timezone.localdate(received_at, timezone=KUALA_LUMPUR) + datetime.timedelta(
@@ -224,12 +230,12 @@ def due_date_for(received_at) -> "datetime.date":
 
 
 def open_data_request(
-    user: AbstractBaseUser,
+    user: User,
     *,
     kind: str,
     channel: str,
     details: str = "",
-    received_at=None,
+    received_at: datetime.datetime | None = None,
 ) -> DataRequest:
     """Record that `user` asked for `kind` (export, correction, closure, objection, complaint)
     through `channel`, due 21 days after receipt. Customer service calls this for a privacy

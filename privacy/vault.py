@@ -195,7 +195,7 @@ class _IteratorReader(io.RawIOBase):
         return size
 
 
-def store(pieces: Iterable[bytes]) -> VaultFile:
+def store(pieces: bytes | Iterable[bytes]) -> VaultFile:
     """Encrypt `pieces` (bytes, or an iterable of bytes) into a new blob under a generated name
     and record it. Only ciphertext reaches the storage. If recording fails, the blob is
     deleted. The caller deletes the blob (`delete_blob`) if its own transaction rolls back."""

@@ -1,6 +1,7 @@
 """Customer service: the FAQ, inquiries and their threads, canned replies, inbound email."""
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -98,8 +99,8 @@ def new_access_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-class InquiryQuerySet(models.QuerySet):
-    def for_customer(self, user):
+class InquiryQuerySet(models.QuerySet["Inquiry"]):
+    def for_customer(self, user: Any) -> "InquiryQuerySet":
         return self.filter(user=user)
 
     def with_due(self, now=None):

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import datetime
 import secrets
+from collections.abc import Iterable
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from accounts.roles import DATA_PROTECTION_OFFICER
 from ipmart.core.outbox import enqueue
+from orders.models import Order
 
+from .attachments import CleanImage
 from .models import (
     FINISHED_STATUSES,
     RESTRICTED_CATEGORIES,
@@ -44,7 +47,7 @@ def new_reference() -> str:
             return reference
 
 
-def can_handle(user, inquiry: Inquiry) -> bool:
+def can_handle(user: User, inquiry: Inquiry) -> bool:
     """May this staff member read the thread? Privacy requests and complaints only for the data
     protection officer (and superusers)."""
     if not inquiry.is_restricted:
@@ -63,7 +66,7 @@ def _clean_body(body: str) -> str:
     return body
 
 
-def _attach(message: Message, images) -> None:
+def _attach(message: Message, images: Iterable[CleanImage]) -> None:
     """Keep the cleaned images (support.attachments.CleanImage) with the message."""
     Attachment.objects.bulk_create(
         [
@@ -88,15 +91,15 @@ def _notify(inquiry: Inquiry, kind: str, message: Message | None = None) -> None
 @transaction.atomic
 def submit_inquiry(
     *,
-    user,
+    user: User | None,
     email: str,
     name: str,
     category: str,
     subject: str,
     body: str,
     language: str,
-    order=None,
-    attachments=(),
+    order: Order | None = None,
+    attachments: Iterable[CleanImage] = (),
 ) -> Inquiry:
     """Open an inquiry with its first message and email the acknowledgement (reference, and for
     a guest the signed link). `user` is None for a guest. `order` must be the user's own.
@@ -144,7 +147,6 @@ def route_inquiry_to_data_request(inquiry: Inquiry) -> Inquiry:
     statutory 21 days. Only staff with `support.handle_restricted_inquiry` can read it. This is
     where the privacy app's data requests will be opened from the inquiry; today it routes only.
     """
-    User = get_user_model()
     officer = (
         User.objects.filter(is_active=True, is_staff=True, groups__name=DATA_PROTECTION_OFFICER)
         .order_by("date_joined", "pk")
@@ -159,8 +161,13 @@ def route_inquiry_to_data_request(inquiry: Inquiry) -> Inquiry:
 
 @transaction.atomic
 def reply_as_customer(
-    inquiry: Inquiry, *, body: str, author=None, channel=MessageChannel.WEB, attachments=()
-):
+    inquiry: Inquiry,
+    *,
+    body: str,
+    author: User | None = None,
+    channel: str = MessageChannel.WEB,
+    attachments: Iterable[CleanImage] = (),
+) -> Message:
     """Add the customer's reply to the thread. A reply reopens a resolved, closed or waiting
     inquiry. Raises ValidationError for an empty or oversize message."""
     body = _clean_body(body)
@@ -183,14 +190,14 @@ def reply_as_customer(
     return message
 
 
-def _check_agent(inquiry: Inquiry, acting_user) -> None:
+def _check_agent(inquiry: Inquiry, acting_user: User) -> None:
     if not acting_user.has_perm("support.change_inquiry") or not can_handle(acting_user, inquiry):
         raise PermissionDenied
 
 
 @transaction.atomic
 def reply_as_agent(
-    inquiry: Inquiry, *, body: str, acting_user, status: str = Status.WAITING
+    inquiry: Inquiry, *, body: str, acting_user: User, status: str = Status.WAITING
 ) -> Message:
     """Answer the customer: the reply joins the thread, is emailed in the customer's language
     from the thread's reply address, and the inquiry moves to `status` (waiting on the customer
@@ -224,7 +231,7 @@ def reply_as_agent(
 
 
 @transaction.atomic
-def add_internal_note(inquiry: Inquiry, *, body: str, acting_user) -> Message:
+def add_internal_note(inquiry: Inquiry, *, body: str, acting_user: User) -> Message:
     """Write a note only staff see. Raises PermissionDenied, ValidationError."""
     _check_agent(inquiry, acting_user)
     return Message.objects.create(
@@ -237,7 +244,7 @@ def add_internal_note(inquiry: Inquiry, *, body: str, acting_user) -> Message:
 
 
 @transaction.atomic
-def assign_inquiry(inquiry: Inquiry, *, assignee, acting_user) -> Inquiry:
+def assign_inquiry(inquiry: Inquiry, *, assignee: User | None, acting_user: User) -> Inquiry:
     """Give the inquiry to `assignee` (a staff member who may handle it) or to nobody."""
     _check_agent(inquiry, acting_user)
     if assignee is not None and (not assignee.is_staff or not can_handle(assignee, inquiry)):
@@ -266,7 +273,7 @@ def _move(inquiry: Inquiry, status: str, *, notify: bool = True) -> None:
 
 
 @transaction.atomic
-def change_inquiry_status(inquiry: Inquiry, *, status: str, acting_user) -> Inquiry:
+def change_inquiry_status(inquiry: Inquiry, *, status: str, acting_user: User) -> Inquiry:
     """Move the inquiry to `status` (resolve, reopen, close, wait on the customer). Resolving
     emails the customer a one-click rating link. Raises PermissionDenied, ValidationError."""
     _check_agent(inquiry, acting_user)
@@ -276,16 +283,16 @@ def change_inquiry_status(inquiry: Inquiry, *, status: str, acting_user) -> Inqu
     return inquiry
 
 
-def resolve_inquiry(inquiry: Inquiry, *, acting_user) -> Inquiry:
+def resolve_inquiry(inquiry: Inquiry, *, acting_user: User) -> Inquiry:
     return change_inquiry_status(inquiry, status=Status.RESOLVED, acting_user=acting_user)
 
 
-def reopen_inquiry(inquiry: Inquiry, *, acting_user) -> Inquiry:
+def reopen_inquiry(inquiry: Inquiry, *, acting_user: User) -> Inquiry:
     return change_inquiry_status(inquiry, status=Status.OPEN, acting_user=acting_user)
 
 
 @transaction.atomic
-def apply_macro(inquiry: Inquiry, macro: Macro, *, acting_user, body: str = "") -> Message:
+def apply_macro(inquiry: Inquiry, macro: Macro, *, acting_user: User, body: str = "") -> Message:
     """Send a canned reply (its text in the customer's language, or `body` when the agent
     edited it) and set the status it names."""
     return reply_as_agent(
@@ -354,7 +361,7 @@ def receive_email_reply(
 
 
 @transaction.atomic
-def accept_held_email(inbound: InboundEmail, *, acting_user) -> InboundEmail:
+def accept_held_email(inbound: InboundEmail, *, acting_user: User) -> InboundEmail:
     """An agent decided a held email belongs to the thread: add it as the customer's reply."""
     _check_agent(inbound.inquiry, acting_user)
     inbound = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
@@ -369,7 +376,7 @@ def accept_held_email(inbound: InboundEmail, *, acting_user) -> InboundEmail:
 
 
 @transaction.atomic
-def discard_held_email(inbound: InboundEmail, *, acting_user) -> InboundEmail:
+def discard_held_email(inbound: InboundEmail, *, acting_user: User) -> InboundEmail:
     """An agent decided a held email does not belong to the thread."""
     _check_agent(inbound.inquiry, acting_user)
     updated = InboundEmail.objects.filter(pk=inbound.pk, status=InboundStatus.HELD).update(

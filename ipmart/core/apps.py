@@ -13,3 +13,7 @@ class CoreConfig(AppConfig):
         from .admin_secrets import install
 
         install()
+
+        from .observability import register_collector
+
+        register_collector()

@@ -47,3 +47,26 @@ def readyz(request):
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status=200 if ready else 503,
     )
+
+
+def _metrics(request):
+    from .observability import metrics
+
+    return metrics(request)
+
+
+class ProbeMiddleware:
+    """Answers /healthz, /readyz and /metrics (internal network only) before anything else runs,
+    so an orchestrator's probe or Prometheus on a container address works whatever
+    ALLOWED_HOSTS lists and is never redirected to HTTPS. The same views are in the URLconf."""
+
+    PROBES = {"/healthz": healthz, "/readyz": readyz, "/metrics": _metrics}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = self.PROBES.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)

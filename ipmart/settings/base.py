@@ -1,29 +1,33 @@
 """Settings shared by every run mode. Everything that differs between machines comes from the
 environment; see `.env.example` and the README's table of variables."""
 
-import os
+import importlib.util
 from pathlib import Path
 
-import dj_database_url
+import environ
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
+# Every variable is read through django-environ (`env.str`, `env.int`, `env.bool`, `env.db_url`);
+# an empty value counts as unset. `env_bool`/`env_list` are kept as thin wrappers for the blocks
+# below that use them.
+env = environ.Env()
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(os.environ.get("IPMART_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(env.str("IPMART_VAR_DIR", default="") or BASE_DIR / "var")
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    if not env.str(name, default="").strip():
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return env.bool(name, default=default)
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env.list(name, default=default.split(",")) if item.strip()]
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env.str("SECRET_KEY", default="")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -52,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ipmart.core.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ipmart.core.middleware.SecurityHeadersMiddleware",
@@ -91,11 +96,11 @@ TEMPLATES = [
 
 # --- Database: SQLite unless DATABASE_URL names another (PostgreSQL in tests, CI, production).
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
-        conn_health_checks=True,
-    )
+    "default": {
+        **env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=0),
+        "CONN_HEALTH_CHECKS": True,
+    }
 }
 if DATABASES["default"].get("ENGINE") == "django.db.backends.sqlite3":
     # The embedded default serves several threads (runserver, a webhook racing the customer's
@@ -110,13 +115,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared by every worker process, because allauth keeps its login rate limits and
 # TOTP replay protection there (a per-process cache multiplies the limits by the worker count).
-REDIS_URL = os.environ.get("REDIS_URL", "")
+# django-redis keeps one client per connection pool (Django's own backend builds one per call).
+REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "ipmart.core.cache.ReusingRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "ipmart"),
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ipmart"),
         }
     }
     # Sessions read from Redis, written through to the database (no query per request).
@@ -130,10 +136,10 @@ else:
     }
 
 # --- Celery: eager in-process without a broker, Redis with one.
-CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL", REDIS_URL)
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL) or "memory://"
-CELERY_RESULT_BACKEND = os.environ.get(
-    "CELERY_RESULT_BACKEND", None if CELERY_TASK_ALWAYS_EAGER else CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not (env.str("CELERY_BROKER_URL", default="") or REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or (
+    None if CELERY_TASK_ALWAYS_EAGER else CELERY_BROKER_URL
 )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -177,7 +183,7 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[IPmart] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = os.environ.get("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http")
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 # allauth's defaults, written out so the limits are visible: 5 failed logins per account per
 # 5 minutes, and per-IP limits on login, signup and password reset.
 ACCOUNT_RATE_LIMITS = {
@@ -222,12 +228,12 @@ STORAGES = {
 }
 
 # --- Email.
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "IPmart <no-reply@ipmart.com.my>")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="IPmart <no-reply@ipmart.com.my>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 
@@ -254,61 +260,61 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 
 # Number of reverse proxies in front of the store whose X-Forwarded-For can be trusted for the
 # client IP recorded in consent and access logs (0: use the socket's address).
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
 # --- Payment gateway (Worldline Connect, ex Global Collect). The store and the local payment
 # sandbox (`manage.py payment_sandbox`) read the same variables; local defaults point at the
 # sandbox, production has no defaults (see production.py).
-GATEWAY_ENDPOINT = os.environ.get("GATEWAY_ENDPOINT", "http://127.0.0.1:8001")
-GATEWAY_MERCHANT_ID = os.environ.get("GATEWAY_MERCHANT_ID", "ipmart-sandbox")
-GATEWAY_API_KEY_ID = os.environ.get("GATEWAY_API_KEY_ID", "sandbox-api-key")
-GATEWAY_SECRET_API_KEY = os.environ.get(
-    "GATEWAY_SECRET_API_KEY", "sandbox-secret-api-key-not-secret"
+GATEWAY_ENDPOINT = env.str("GATEWAY_ENDPOINT", default="http://127.0.0.1:8001")
+GATEWAY_MERCHANT_ID = env.str("GATEWAY_MERCHANT_ID", default="ipmart-sandbox")
+GATEWAY_API_KEY_ID = env.str("GATEWAY_API_KEY_ID", default="sandbox-api-key")
+GATEWAY_SECRET_API_KEY = env.str(
+    "GATEWAY_SECRET_API_KEY", default="sandbox-secret-api-key-not-secret"
 )
-GATEWAY_WEBHOOK_KEY_ID = os.environ.get("GATEWAY_WEBHOOK_KEY_ID", "sandbox-webhook-key")
-GATEWAY_WEBHOOK_SECRET = os.environ.get(
-    "GATEWAY_WEBHOOK_SECRET", "sandbox-webhook-secret-not-secret"
+GATEWAY_WEBHOOK_KEY_ID = env.str("GATEWAY_WEBHOOK_KEY_ID", default="sandbox-webhook-key")
+GATEWAY_WEBHOOK_SECRET = env.str(
+    "GATEWAY_WEBHOOK_SECRET", default="sandbox-webhook-secret-not-secret"
 )
 # The hosted page's address is the gateway's partialRedirectUrl behind this prefix
 # ("https://payment." for the real gateway, "http://" for the sandbox).
-GATEWAY_REDIRECT_PREFIX = os.environ.get("GATEWAY_REDIRECT_PREFIX", "http://")
+GATEWAY_REDIRECT_PREFIX = env.str("GATEWAY_REDIRECT_PREFIX", default="http://")
 # Where the sandbox posts its webhooks (the local store's endpoint by default).
-GATEWAY_SANDBOX_WEBHOOK_URL = os.environ.get(
-    "GATEWAY_SANDBOX_WEBHOOK_URL", "http://127.0.0.1:8000/payments/webhook/"
+GATEWAY_SANDBOX_WEBHOOK_URL = env.str(
+    "GATEWAY_SANDBOX_WEBHOOK_URL", default="http://127.0.0.1:8000/payments/webhook/"
 )
 
 # --- Shop.
 # How long an unpaid order holds its stock and licence keys (also the hosted checkout's timeout).
-ORDER_RESERVATION_MINUTES = int(os.environ.get("ORDER_RESERVATION_MINUTES", "30"))
+ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
 # Hosts the store will redirect a customer to for payment ("." prefix: any subdomain).
 GATEWAY_ALLOWED_REDIRECT_HOSTS = env_list("GATEWAY_ALLOWED_REDIRECT_HOSTS", "127.0.0.1:8001")
 GATEWAY_ALLOW_HTTP_REDIRECT = env_bool("GATEWAY_ALLOW_HTTP_REDIRECT", True)
 # The reconciliation job asks the gateway about attempts older than this with no final status…
-PAYMENT_RECONCILE_AFTER_MINUTES = int(os.environ.get("PAYMENT_RECONCILE_AFTER_MINUTES", "10"))
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=10)
 # …and closes a hosted checkout still "in progress" after this long as abandoned.
-GATEWAY_CHECKOUT_TIMEOUT_MINUTES = int(os.environ.get("GATEWAY_CHECKOUT_TIMEOUT_MINUTES", "60"))
+GATEWAY_CHECKOUT_TIMEOUT_MINUTES = env.int("GATEWAY_CHECKOUT_TIMEOUT_MINUTES", default=60)
 # --- Outbox (durable side effects, `ipmart/core/outbox.py`).
 # A relayed message not finished by then is handed to the broker again by the sweeper.
-OUTBOX_RELAY_LEASE_SECONDS = int(os.environ.get("OUTBOX_RELAY_LEASE_SECONDS", "120"))
+OUTBOX_RELAY_LEASE_SECONDS = env.int("OUTBOX_RELAY_LEASE_SECONDS", default=120)
 # How long a runner holds a message; a runner killed mid-work lets go when it passes.
-OUTBOX_RUN_LEASE_SECONDS = int(os.environ.get("OUTBOX_RUN_LEASE_SECONDS", "600"))
+OUTBOX_RUN_LEASE_SECONDS = env.int("OUTBOX_RUN_LEASE_SECONDS", default=600)
 # Finished messages are kept this many days for inspection, then deleted.
-OUTBOX_KEEP_DONE_DAYS = int(os.environ.get("OUTBOX_KEEP_DONE_DAYS", "7"))
+OUTBOX_KEEP_DONE_DAYS = env.int("OUTBOX_KEEP_DONE_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     "reconcile-payments": {"task": "orders.tasks.reconcile_payments_task", "schedule": 300.0},
     "relay-outbox": {"task": "ipmart.core.tasks.relay_outbox_task", "schedule": 30.0},
 }
 # Absolute address of the store, for links in email sent outside a request (tasks).
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 
 # Checkout posts a form whose answer redirects to the gateway's hosted page; browsers apply
@@ -325,24 +331,24 @@ CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = gateway_form_action(
 # --- Privacy: data rights and retention (issue 10). Each retention period is listed in the
 # README; `manage.py retention --dry-run` prints what the periods would remove now.
 # A download link of the customer's data archive works this many days; the archive then goes.
-DATA_EXPORT_EXPIRY_DAYS = int(os.environ.get("DATA_EXPORT_EXPIRY_DAYS", "7"))
+DATA_EXPORT_EXPIRY_DAYS = env.int("DATA_EXPORT_EXPIRY_DAYS", default=7)
 # Where archives are written: a private folder, never served by the web server.
-DATA_EXPORT_DIR = Path(os.environ.get("DATA_EXPORT_DIR", VAR_DIR / "private" / "exports"))
+DATA_EXPORT_DIR = Path(env.str("DATA_EXPORT_DIR", default="") or VAR_DIR / "private" / "exports")
 STORAGES["exports"] = {
     "BACKEND": "django.core.files.storage.FileSystemStorage",
     "OPTIONS": {"location": DATA_EXPORT_DIR, "base_url": None},
 }
 # Orders are tax records: an order of a closed account is deleted this many years after it
 # was placed (Malaysia's Income Tax Act s. 82 asks for 7).
-ORDER_RETENTION_YEARS = int(os.environ.get("ORDER_RETENTION_YEARS", "7"))
+ORDER_RETENTION_YEARS = env.int("ORDER_RETENTION_YEARS", default=7)
 # An anonymous visitor's cart untouched this many days is deleted.
-ANONYMOUS_CART_RETENTION_DAYS = int(os.environ.get("ANONYMOUS_CART_RETENTION_DAYS", "30"))
+ANONYMOUS_CART_RETENTION_DAYS = env.int("ANONYMOUS_CART_RETENTION_DAYS", default=30)
 # An order that expired or was cancelled without payment is deleted this many days after.
-UNPAID_ORDER_RETENTION_DAYS = int(os.environ.get("UNPAID_ORDER_RETENTION_DAYS", "90"))
+UNPAID_ORDER_RETENTION_DAYS = env.int("UNPAID_ORDER_RETENTION_DAYS", default=90)
 # IP addresses in policy acceptances and the access log are blanked after this many days.
-IP_ADDRESS_RETENTION_DAYS = int(os.environ.get("IP_ADDRESS_RETENTION_DAYS", "365"))
+IP_ADDRESS_RETENTION_DAYS = env.int("IP_ADDRESS_RETENTION_DAYS", default=365)
 # The old address of a closed account, kept only to send the final email, goes after this.
-CLOSURE_NOTICE_RETENTION_DAYS = int(os.environ.get("CLOSURE_NOTICE_RETENTION_DAYS", "7"))
+CLOSURE_NOTICE_RETENTION_DAYS = env.int("CLOSURE_NOTICE_RETENTION_DAYS", default=7)
 CELERY_BEAT_SCHEDULE["retention"] = {
     "task": "privacy.tasks.retention_task",
     "schedule": 24 * 60 * 60.0,
@@ -354,86 +360,86 @@ CELERY_BEAT_SCHEDULE["retention"] = {
 DOCUMENT_KEYS = env_list("DOCUMENT_KEYS")
 # Where encrypted blobs go when STORAGES has no "documents" entry: a private folder, never
 # served (not under STATIC_ROOT or MEDIA_ROOT).
-DOCUMENT_STORAGE_DIR = Path(os.environ.get("DOCUMENT_STORAGE_DIR", str(VAR_DIR / "vault")))
+DOCUMENT_STORAGE_DIR = Path(env.str("DOCUMENT_STORAGE_DIR", default="") or VAR_DIR / "vault")
 # Upload limits: bytes per file (enforced while the request streams in) and files per order.
-DOCUMENT_MAX_UPLOAD_MB = int(os.environ.get("DOCUMENT_MAX_UPLOAD_MB", "10"))
-VERIFICATION_MAX_FILES = int(os.environ.get("VERIFICATION_MAX_FILES", "5"))
+DOCUMENT_MAX_UPLOAD_MB = env.int("DOCUMENT_MAX_UPLOAD_MB", default=10)
+VERIFICATION_MAX_FILES = env.int("VERIFICATION_MAX_FILES", default=5)
 # Rejected documents after which the order is cancelled and refunded.
-VERIFICATION_MAX_REJECTIONS = int(os.environ.get("VERIFICATION_MAX_REJECTIONS", "3"))
+VERIFICATION_MAX_REJECTIONS = env.int("VERIFICATION_MAX_REJECTIONS", default=3)
 # Hold rule thresholds (whole ringgit): any order above the first, a customer's first paid
 # order above the second.
-VERIFICATION_HOLD_TOTAL_MYR = int(os.environ.get("VERIFICATION_HOLD_TOTAL_MYR", "5000"))
-VERIFICATION_HOLD_FIRST_ORDER_MYR = int(os.environ.get("VERIFICATION_HOLD_FIRST_ORDER_MYR", "2000"))
+VERIFICATION_HOLD_TOTAL_MYR = env.int("VERIFICATION_HOLD_TOTAL_MYR", default=5000)
+VERIFICATION_HOLD_FIRST_ORDER_MYR = env.int("VERIFICATION_HOLD_FIRST_ORDER_MYR", default=2000)
 # Document kinds that must be approved before a held order is released.
 VERIFICATION_REQUIRED_KINDS = env_list("VERIFICATION_REQUIRED_KINDS", "card_statement,identity")
 # Days after the reviewer's decision until a document's files are crypto-shredded.
-DOCUMENT_RETENTION_DAYS = int(os.environ.get("DOCUMENT_RETENTION_DAYS", "30"))
+DOCUMENT_RETENTION_DAYS = env.int("DOCUMENT_RETENTION_DAYS", default=30)
 # Safe-upload intake (privacy/intake): image pixel limit (Pillow's default is 89 MP), PDF page
 # limit, and the CPU seconds and memory of the child process that parses and renders a PDF.
-INTAKE_MAX_IMAGE_PIXELS = int(os.environ.get("INTAKE_MAX_IMAGE_PIXELS", "25000000"))
-INTAKE_PDF_MAX_PAGES = int(os.environ.get("INTAKE_PDF_MAX_PAGES", "20"))
-INTAKE_PDF_CPU_SECONDS = int(os.environ.get("INTAKE_PDF_CPU_SECONDS", "5"))
-INTAKE_PDF_MEMORY_MB = int(os.environ.get("INTAKE_PDF_MEMORY_MB", "768"))
+INTAKE_MAX_IMAGE_PIXELS = env.int("INTAKE_MAX_IMAGE_PIXELS", default=25000000)
+INTAKE_PDF_MAX_PAGES = env.int("INTAKE_PDF_MAX_PAGES", default=20)
+INTAKE_PDF_CPU_SECONDS = env.int("INTAKE_PDF_CPU_SECONDS", default=5)
+INTAKE_PDF_MEMORY_MB = env.int("INTAKE_PDF_MEMORY_MB", default=768)
 
 # --- Customer service (issue 9)
 # Contact facts shown on /support/ (the policy's "Customer Service" section).
-SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL", "support@ipmart.com.my")
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@ipmart.com.my")
 SUPPORT_PHONE_NUMBERS = env_list("SUPPORT_PHONE_NUMBERS", "+60 3-2711 0000")
-SUPPORT_POSTAL_ADDRESS = os.environ.get(
-    "SUPPORT_POSTAL_ADDRESS", "IPmart Customer Service, Kuala Lumpur, Malaysia"
+SUPPORT_POSTAL_ADDRESS = env.str(
+    "SUPPORT_POSTAL_ADDRESS", default="IPmart Customer Service, Kuala Lumpur, Malaysia"
 )
 # Replies to support email go to SUPPORT_EMAIL's mailbox with a signed per-thread tag:
 # support+<token>@domain. The provider routes that mailbox to the inbound webhook.
 # A guest's signed link to their thread stops working this many days after the last email.
-SUPPORT_GUEST_LINK_DAYS = int(os.environ.get("SUPPORT_GUEST_LINK_DAYS", "30"))
+SUPPORT_GUEST_LINK_DAYS = env.int("SUPPORT_GUEST_LINK_DAYS", default=30)
 # The one-click rating link in the "resolved" email works this many days.
-SUPPORT_RATING_LINK_DAYS = int(os.environ.get("SUPPORT_RATING_LINK_DAYS", "30"))
+SUPPORT_RATING_LINK_DAYS = env.int("SUPPORT_RATING_LINK_DAYS", default=30)
 # New inquiries accepted per hour from one IP address and for one email address.
-SUPPORT_INQUIRIES_PER_HOUR = int(os.environ.get("SUPPORT_INQUIRIES_PER_HOUR", "5"))
+SUPPORT_INQUIRIES_PER_HOUR = env.int("SUPPORT_INQUIRIES_PER_HOUR", default=5)
 # Targets per category, in hours: "category=hours,…" (categories missing use "other").
-SUPPORT_FIRST_RESPONSE_HOURS = os.environ.get(
+SUPPORT_FIRST_RESPONSE_HOURS = env.str(
     "SUPPORT_FIRST_RESPONSE_HOURS",
-    "order=8,licence_key=8,billing=24,privacy_request=72,complaint=24,other=24",
+    default="order=8,licence_key=8,billing=24,privacy_request=72,complaint=24,other=24",
 )
-SUPPORT_RESOLUTION_HOURS = os.environ.get(
+SUPPORT_RESOLUTION_HOURS = env.str(
     "SUPPORT_RESOLUTION_HOURS",
-    "order=48,licence_key=48,billing=72,privacy_request=504,complaint=504,other=120",
+    default="order=48,licence_key=48,billing=72,privacy_request=504,complaint=504,other=120",
 )
 # Resolved or closed inquiries are deleted (with their messages) this many days after the last
 # activity by the retention schedule.
-SUPPORT_RETENTION_DAYS = int(os.environ.get("SUPPORT_RETENTION_DAYS", "730"))
+SUPPORT_RETENTION_DAYS = env.int("SUPPORT_RETENTION_DAYS", default=730)
 # Mailgun signs its inbound webhook with MAILGUN_WEBHOOK_SIGNING_KEY (see ANYMAIL in the
 # marketing block); without it the inbound webhook answers 404.
 
 # --- Marketing (issue 8)
 # Key of the signed unsubscribe/preference/confirmation links (SECRET_KEY when empty), and old
 # keys still accepted, so a rotation never breaks a link already in an inbox.
-MARKETING_SIGNING_KEY = os.environ.get("MARKETING_SIGNING_KEY", "")
+MARKETING_SIGNING_KEY = env.str("MARKETING_SIGNING_KEY", default="")
 MARKETING_SIGNING_FALLBACKS = env_list("MARKETING_SIGNING_FALLBACKS")
 # HMAC key of the suppression list (addresses are kept only as this keyed hash).
-MARKETING_SUPPRESSION_KEY = os.environ.get("MARKETING_SUPPRESSION_KEY", "")
-MARKETING_FROM_EMAIL = os.environ.get("MARKETING_FROM_EMAIL", "IPmart <promo@news.ipmart.com.my>")
-MARKETING_REPLY_TO = os.environ.get("MARKETING_REPLY_TO", "")
-MARKETING_LIST_DOMAIN = os.environ.get("MARKETING_LIST_DOMAIN", "news.ipmart.com.my")
+MARKETING_SUPPRESSION_KEY = env.str("MARKETING_SUPPRESSION_KEY", default="")
+MARKETING_FROM_EMAIL = env.str("MARKETING_FROM_EMAIL", default="IPmart <promo@news.ipmart.com.my>")
+MARKETING_REPLY_TO = env.str("MARKETING_REPLY_TO", default="")
+MARKETING_LIST_DOMAIN = env.str("MARKETING_LIST_DOMAIN", default="news.ipmart.com.my")
 # Email backend for campaigns ("" = EMAIL_BACKEND; anymail.backends.mailgun.EmailBackend for
 # Mailgun).
-MARKETING_EMAIL_BACKEND = os.environ.get("MARKETING_EMAIL_BACKEND", "")
-MARKETING_BATCH_SIZE = int(os.environ.get("MARKETING_BATCH_SIZE", "500"))
-MARKETING_MAX_ATTEMPTS = int(os.environ.get("MARKETING_MAX_ATTEMPTS", "5"))
-MARKETING_STUCK_AFTER_SECONDS = int(os.environ.get("MARKETING_STUCK_AFTER_SECONDS", "900"))
-MARKETING_CONFIRM_LINK_DAYS = int(os.environ.get("MARKETING_CONFIRM_LINK_DAYS", "7"))
-MARKETING_PREFERENCES_LINK_DAYS = int(os.environ.get("MARKETING_PREFERENCES_LINK_DAYS", "90"))
+MARKETING_EMAIL_BACKEND = env.str("MARKETING_EMAIL_BACKEND", default="")
+MARKETING_BATCH_SIZE = env.int("MARKETING_BATCH_SIZE", default=500)
+MARKETING_MAX_ATTEMPTS = env.int("MARKETING_MAX_ATTEMPTS", default=5)
+MARKETING_STUCK_AFTER_SECONDS = env.int("MARKETING_STUCK_AFTER_SECONDS", default=900)
+MARKETING_CONFIRM_LINK_DAYS = env.int("MARKETING_CONFIRM_LINK_DAYS", default=7)
+MARKETING_PREFERENCES_LINK_DAYS = env.int("MARKETING_PREFERENCES_LINK_DAYS", default=90)
 INSTALLED_APPS.append("anymail")
 # Mailgun through django-anymail; an empty value is left out, so a webhook without its signing
 # key configured is refused rather than checked against an empty key.
 ANYMAIL = {
     name: value
     for name, value in {
-        "MAILGUN_API_KEY": os.environ.get("MAILGUN_API_KEY", ""),
-        "MAILGUN_SENDER_DOMAIN": os.environ.get("MAILGUN_SENDER_DOMAIN", ""),
-        "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+        "MAILGUN_API_KEY": env.str("MAILGUN_API_KEY", default=""),
+        "MAILGUN_SENDER_DOMAIN": env.str("MAILGUN_SENDER_DOMAIN", default=""),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
         # Basic-auth "user:password" Mailgun is configured to send with its webhooks.
-        "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+        "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
     }.items()
     if value
 }
@@ -450,7 +456,7 @@ CELERY_BEAT_SCHEDULE["marketing-mark-stuck-deliveries"] = {
 # The broker answers within this many seconds or a publish fails (the outbox keeps the message
 # for the sweeper): a webhook or checkout never waits on a broker that is down. Without it a
 # stopped Redis made each publish wait for kombu's connection retries (6 s measured).
-BROKER_TIMEOUT_SECONDS = float(os.environ.get("BROKER_TIMEOUT_SECONDS", "2"))
+BROKER_TIMEOUT_SECONDS = env.float("BROKER_TIMEOUT_SECONDS", default=2)
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,
@@ -467,7 +473,7 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 }
 # The cache may live in another Redis than the broker (compose: a bounded, evicting instance
 # for the cache; a never-evicting one for the queue). Defaults to REDIS_URL.
-CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "") or REDIS_URL
+CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default="") or REDIS_URL
 if REDIS_URL:
     CACHES["default"]["LOCATION"] = CACHE_REDIS_URL
     CACHES["default"].setdefault("OPTIONS", {}).update(
@@ -475,14 +481,14 @@ if REDIS_URL:
     )
 # A paid order still without fulfilment this long after payment is fulfilled by the sweeper
 # (and staff are alerted): the outbox normally fulfils it within seconds.
-FULFILMENT_RESCUE_AFTER_MINUTES = int(os.environ.get("FULFILMENT_RESCUE_AFTER_MINUTES", "5"))
+FULFILMENT_RESCUE_AFTER_MINUTES = env.int("FULFILMENT_RESCUE_AFTER_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE["rescue-unfulfilled-orders"] = {
     "task": "orders.tasks.rescue_unfulfilled_orders_task",
     "schedule": 120.0,
 }
 # Deepest page a list serves (deeper asks show this one): bounds what enters cache keys and
 # the offsets sent to the database.
-MAX_PAGE_NUMBER = int(os.environ.get("MAX_PAGE_NUMBER", "200"))
+MAX_PAGE_NUMBER = env.int("MAX_PAGE_NUMBER", default=200)
 # Every request carries an id (X-Request-ID: the trusted proxy's, else generated), every log
 # line shows it, and the 500 page gives it to the customer (ipmart/core/request_id.py).
 MIDDLEWARE = ["ipmart.core.request_id.RequestIdMiddleware", *MIDDLEWARE]
@@ -493,8 +499,8 @@ LOGGING["formatters"]["plain"]["format"] = (
 LOGGING["handlers"]["console"]["filters"] = ["request_id"]
 # Staff sessions: logged out after this long without a request, and this long after they
 # started, whatever "remember me" said; customers keep their sessions (and "remember me").
-STAFF_SESSION_IDLE_MINUTES = int(os.environ.get("STAFF_SESSION_IDLE_MINUTES", "30"))
-STAFF_SESSION_MAX_HOURS = int(os.environ.get("STAFF_SESSION_MAX_HOURS", "12"))
+STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+STAFF_SESSION_MAX_HOURS = env.int("STAFF_SESSION_MAX_HOURS", default=12)
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
     "accounts.middleware.StaffSessionLimitsMiddleware",
@@ -502,5 +508,34 @@ MIDDLEWARE.insert(
 # The gateway must connect and answer within these (seconds): a customer's request that calls
 # it answers well inside gunicorn's 30 s worker timeout (a create that timed out is not retried
 # in the same request). The SDK default in this project was 30 s per try, three tries.
-GATEWAY_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_CONNECT_TIMEOUT_SECONDS", "3"))
-GATEWAY_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("GATEWAY_SOCKET_TIMEOUT_SECONDS", "10"))
+GATEWAY_CONNECT_TIMEOUT_SECONDS = env.float("GATEWAY_CONNECT_TIMEOUT_SECONDS", default=3)
+GATEWAY_SOCKET_TIMEOUT_SECONDS = env.float("GATEWAY_SOCKET_TIMEOUT_SECONDS", default=10)
+
+# --- Production operations (issue 11)
+# Uploaded media and the private document storage (a named volume in docker-compose.yml).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default="") or VAR_DIR / "media")
+# Who may read /metrics (Prometheus): these networks, and never through the proxy.
+METRICS_ALLOWED_NETWORKS = env_list(
+    "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+)
+INSTALLED_APPS += ["django_prometheus"]
+# The payment sandbox (`payment_sandbox/`, a development stand-in for the gateway that the shop
+# never imports) adds `manage.py payment_sandbox` wherever its source is present: the checkout
+# and the image's /app for the demo profile; it is not part of the installed package.
+if importlib.util.find_spec("payment_sandbox") is not None:
+    INSTALLED_APPS += ["payment_sandbox"]
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "ipmart.core.observability.RequestLogMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# Log lines: "plain" text, or "json" (one object per line with the request's id, user id,
+# status and duration; production's default).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING["formatters"]["json"] = {
+    "()": "pythonjsonlogger.json.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+    "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+}
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "plain"

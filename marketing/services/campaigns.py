@@ -4,6 +4,7 @@ placeholders), starting, cancelling, finishing, and the reaper of deliveries stu
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -12,6 +13,10 @@ from django.utils import timezone
 from ipmart.core.outbox import enqueue
 
 from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+
+if TYPE_CHECKING:
+    # Types only: marketing sits below accounts (accounts imports marketing).
+    from accounts.models import User
 
 
 class CampaignError(Exception):
@@ -35,7 +40,7 @@ def missing_placeholders(campaign: Campaign) -> list[str]:
 
 @transaction.atomic
 def schedule_campaign(
-    campaign: Campaign, *, send_at: datetime.datetime | None, acting_user
+    campaign: Campaign, *, send_at: datetime.datetime | None, acting_user: User
 ) -> Campaign:
     """Schedule a draft for `send_at`, or start it now when `send_at` is None or past. A body
     without both placeholders (every part, both languages) is refused."""
@@ -77,7 +82,7 @@ def start_due_campaigns(*, now: datetime.datetime | None = None) -> list[int]:
 
 
 @transaction.atomic
-def cancel_campaign(campaign: Campaign, *, acting_user) -> Campaign:
+def cancel_campaign(campaign: Campaign, *, acting_user: User) -> Campaign:
     """Stop a campaign: nothing more is sent (deliveries still queued become skipped; a batch
     already running checks the campaign before each email). A sent campaign cannot be
     cancelled."""

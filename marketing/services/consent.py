@@ -3,6 +3,8 @@ ledger (`record_consent`, its only writer) and the suppression list."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -26,7 +28,19 @@ from ..models import (
 )
 from ..suppression import email_hash
 
-User = get_user_model()
+if TYPE_CHECKING:
+    # Types only: marketing sits below accounts (accounts imports marketing).
+    from accounts.models import User
+else:
+    User = get_user_model()
+
+
+def _version_of(topic: Topic, version: TopicVersion | None = None) -> TopicVersion:
+    """The wording a ledger row names: the subscription's own, else the topic's current one."""
+    version = version or topic.current_version
+    if version is None:
+        raise ValueError(f"topic {topic.code!r} has no wording to consent to")
+    return version
 
 
 # --- topics
@@ -86,7 +100,7 @@ def record_consent(
     action: str,
     method: str,
     ip_address: str | None = None,
-    actor=None,
+    actor: User | None = None,
 ) -> ConsentRecord:
     """Write one ledger row. The only code that writes the ledger; rows are never changed."""
     if action not in ConsentAction.values or method not in ConsentMethod.values:
@@ -103,7 +117,7 @@ def record_consent(
     )
 
 
-def subscriber_for(user) -> Subscriber:
+def subscriber_for(user: User) -> Subscriber:
     subscriber, _ = Subscriber.objects.get_or_create(user=user)
     return subscriber
 
@@ -116,7 +130,7 @@ def _lock(subscriber: Subscriber) -> None:
 def _lift_unsubscribe_all(subscriber: Subscriber) -> None:
     """A fresh, confirmed opt-in lifts an earlier "unsubscribe from everything" (never a
     bounce, a complaint or a closed account)."""
-    if subscriber.user_id:
+    if subscriber.user is not None:
         Suppression.objects.filter(
             email_hash=email_hash(subscriber.user.email),
             reason=SuppressionReason.UNSUBSCRIBED_ALL,
@@ -125,7 +139,7 @@ def _lift_unsubscribe_all(subscriber: Subscriber) -> None:
 
 @transaction.atomic
 def request_subscriptions(
-    user, *, topics: list[Topic], method: str, ip_address: str | None = None
+    user: User, *, topics: list[Topic], method: str, ip_address: str | None = None
 ) -> list[Subscription]:
     """The person ticked `topics` (at signup, or from an emailed preference link): each becomes
     pending with a "granted" ledger row, and one confirmation email goes out (double opt-in).
@@ -138,7 +152,7 @@ def request_subscriptions(
         subscription = Subscription.objects.filter(subscriber=subscriber, topic=topic).first()
         if subscription and subscription.status == SubscriptionStatus.SUBSCRIBED:
             continue
-        version = topic.current_version
+        version = _version_of(topic)
         if subscription is None:
             subscription = Subscription(subscriber=subscriber, topic=topic)
         subscription.status = SubscriptionStatus.PENDING
@@ -183,7 +197,7 @@ def confirm_subscriptions(
         record_consent(
             subscriber,
             topic=subscription.topic,
-            version=subscription.version,
+            version=_version_of(subscription.topic, subscription.version),
             action=ConsentAction.CONFIRMED,
             method=ConsentMethod.EMAIL_CONFIRMATION,
             ip_address=ip_address,
@@ -196,7 +210,7 @@ def confirm_subscriptions(
 
 @transaction.atomic
 def subscribe_topic(
-    user, *, topic: Topic, ip_address: str | None = None, actor=None
+    user: User, *, topic: Topic, ip_address: str | None = None, actor: User | None = None
 ) -> Subscription:
     """A signed-in customer (whose address is verified) turns a topic on in /account/: it is
     subscribed at once, with a "confirmed" ledger row."""
@@ -209,15 +223,16 @@ def subscribe_topic(
     )
     if subscription.status == SubscriptionStatus.SUBSCRIBED:
         return subscription
+    version = _version_of(topic)
     subscription.status = SubscriptionStatus.SUBSCRIBED
-    subscription.version = topic.current_version
+    subscription.version = version
     subscription.confirmed_at = subscription.updated_at = timezone.now()
     subscription.ip_address = ip_address
     subscription.save()
     record_consent(
         subscriber,
         topic=topic,
-        version=topic.current_version,
+        version=version,
         action=ConsentAction.CONFIRMED,
         method=ConsentMethod.STAFF if actor else ConsentMethod.PREFERENCE_CENTRE,
         ip_address=ip_address,
@@ -227,14 +242,16 @@ def subscribe_topic(
     return subscription
 
 
-def _withdraw(subscription: Subscription, *, method, ip_address, actor) -> None:
+def _withdraw(
+    subscription: Subscription, *, method: str, ip_address: str | None, actor: User | None
+) -> None:
     subscription.status = SubscriptionStatus.UNSUBSCRIBED
     subscription.updated_at = timezone.now()
     subscription.save(update_fields=["status", "updated_at"])
     record_consent(
         subscription.subscriber,
         topic=subscription.topic,
-        version=subscription.version or subscription.topic.current_version,
+        version=_version_of(subscription.topic, subscription.version),
         action=ConsentAction.WITHDRAWN,
         method=method,
         ip_address=ip_address,
@@ -249,7 +266,7 @@ def unsubscribe_topic(
     topic: Topic,
     method: str,
     ip_address: str | None = None,
-    actor=None,
+    actor: User | None = None,
 ) -> bool:
     """Turn one topic off, at once. Idempotent: returns False (and writes nothing) when it was
     not on (subscribed or pending)."""
@@ -272,7 +289,7 @@ def unsubscribe_all(
     *,
     method: str,
     ip_address: str | None = None,
-    actor=None,
+    actor: User | None = None,
     reason: str = SuppressionReason.UNSUBSCRIBED_ALL,
 ) -> int:
     """Withdraw every topic and put the address on the suppression list, so nothing
@@ -285,7 +302,7 @@ def unsubscribe_all(
     )
     for subscription in subscriptions:
         _withdraw(subscription, method=method, ip_address=ip_address, actor=actor)
-    if subscriber.user_id:
+    if subscriber.user is not None:
         suppress_email(subscriber.user.email, reason=reason)
     return len(subscriptions)
 
@@ -307,7 +324,7 @@ def is_suppressed(email: str) -> bool:
 
 
 @transaction.atomic
-def close_subscriber(user) -> None:
+def close_subscriber(user: User) -> None:
     """Account closure: withdraw every consent ("account closure"), suppress the address for
     good, delete the subscriptions and detach the subscriber from the account. The ledger and
     the suppression row stay (proof of consent; nobody who left is mailed again)."""

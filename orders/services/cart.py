@@ -1,10 +1,10 @@
 """The basket. A cart belongs to a customer, or to an anonymous session until its owner logs
 in, when it is merged into theirs. Quantities never exceed what can be sold right now."""
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from orders.models import Cart, CartLine, Product
 
 from .availability import available_units
@@ -66,7 +66,7 @@ def remove_from_cart(cart: Cart, *, product: Product) -> None:
 
 
 @transaction.atomic
-def merge_carts(anonymous: Cart, *, into_user: AbstractBaseUser) -> tuple[Cart, list[str]]:
+def merge_carts(anonymous: Cart, *, into_user: User) -> tuple[Cart, list[str]]:
     """Move the lines of an anonymous cart into the user's cart, adding quantities. A line that
     would exceed availability is capped, and the returned notes say so. The anonymous cart is
     deleted."""

@@ -5,15 +5,15 @@ stock changes, and licence keys are claimed with `FOR UPDATE SKIP LOCKED`, so tw
 racing for the last unit cannot both get it and no two orders deadlock on each other's rows."""
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Address
+from accounts.models import Address, User
 from orders.catalogue import bump_catalogue_version
 from orders.models import (
     Cart,
@@ -89,7 +89,7 @@ def _claim_licence_keys(wanted: list[tuple[int, int, int]]) -> dict[int, int]:
 
 @transaction.atomic
 def place_order(
-    user: AbstractBaseUser,
+    user: User,
     *,
     cart: Cart,
     billing_address: Address,
@@ -152,8 +152,10 @@ def place_order(
         user=user,
         email=user.email,
         billing_address=_address_text(billing_address),
-        billing_country=billing_address.country.code,
-        shipping_address=_address_text(shipping_address) if needs_shipping else "",
+        billing_country=billing_address.country.code,  # type: ignore[attr-defined]  # a Country
+        shipping_address=(
+            _address_text(shipping_address) if needs_shipping and shipping_address else ""
+        ),
         placed_at=now,
         reserved_until=now + datetime.timedelta(minutes=settings.ORDER_RESERVATION_MINUTES),
         subtotal_sen=0,
@@ -163,7 +165,7 @@ def place_order(
     order_lines = []
     for line in lines:
         product = products[line.product_id]
-        rate = rates.get(product.kind, 0)
+        rate = rates.get(product.kind, Decimal(0))
         order_lines.append(
             OrderLine(
                 product=product,
@@ -179,8 +181,8 @@ def place_order(
     order.tax_sen = sum(line.tax_sen for line in order_lines)
     order.total_sen = order.subtotal_sen + order.tax_sen
     order.save()
-    for line in order_lines:
-        line.order = order
+    for order_line in order_lines:
+        order_line.order = order
     OrderLine.objects.bulk_create(order_lines)
 
     wanted = [
@@ -210,7 +212,7 @@ def _release(order: Order) -> None:
     """Give the order's stock and keys back (once: `stock_released` guards it)."""
     if order.stock_released:
         return
-    physical = {}
+    physical: dict[int, int] = {}
     for line in order.lines.all():
         if line.kind == ProductKind.PHYSICAL:
             physical[line.product_id] = physical.get(line.product_id, 0) + line.quantity
@@ -231,7 +233,7 @@ def lock_order(order: Order) -> Order:
 
 
 @transaction.atomic
-def cancel_order(order: Order, *, acting_user: AbstractBaseUser) -> Order:
+def cancel_order(order: Order, *, acting_user: User) -> Order:
     """The customer gives up an unpaid order: its reservation is released. Raises CheckoutError
     if the order is no longer awaiting payment or a payment is under way at the gateway."""
     from .payments import has_payment_in_flight

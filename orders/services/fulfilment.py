@@ -3,11 +3,11 @@
 import datetime
 import logging
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from ipmart.core.alerts import alert_staff
 from ipmart.core.outbox import enqueue
 from orders import gateway
@@ -109,7 +109,7 @@ def rescue_unfulfilled_orders(*, older_than: datetime.timedelta, limit: int = 20
 
 @transaction.atomic
 def mark_shipped(
-    order: Order, *, carrier: str, tracking_number: str, acting_user: AbstractBaseUser
+    order: Order, *, carrier: str, tracking_number: str, acting_user: User
 ) -> Shipment:
     """Record the shipment of the order's goods and email the customer. Raises ShopError if the
     order is not paid and fulfilled, or has nothing left to ship."""
@@ -150,7 +150,7 @@ REFUNDABLE = (
 )
 
 
-def refund_order(order: Order, *, reason: str, acting_user: AbstractBaseUser) -> Refund:
+def refund_order(order: Order, *, reason: str, acting_user: User) -> Refund:
     """Refund the order's captured payment in full through the gateway and record it. A second
     request while one is live is refused (database constraint). Raises ShopError."""
     with transaction.atomic():

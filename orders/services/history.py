@@ -2,15 +2,15 @@
 writes the event that says why in the same transaction; other facts go through `record_event`.
 Every "needs review" event alerts staff (`ipmart.core.alerts`), whichever path wrote it."""
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 
+from accounts.models import User
 from ipmart.core.alerts import alert_staff
 from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus
 
 
 def record_event(
-    order: Order, kind: str, message: str = "", *, actor: AbstractBaseUser | None = None
+    order: Order, kind: str, message: str = "", *, actor: User | None = None
 ) -> OrderEvent:
     """Append to the order's history. An order sent to review also alerts staff (log line and
     an email to the store managers, committed with the event)."""
@@ -30,7 +30,7 @@ def move_order(
     *,
     event: str,
     message: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> None:
     """Set `order.status` (the caller holds the order's row lock) and record the event."""
     order.status = status

@@ -9,14 +9,15 @@ after commit and happens once."""
 import datetime
 import logging
 import uuid
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from ipmart.core.outbox import enqueue
 from orders import gateway
 from orders.models import (
@@ -61,7 +62,7 @@ def has_payment_in_flight(order: Order) -> bool:
 
 
 @transaction.atomic
-def _prepare_attempt(order: Order, *, acting_user: AbstractBaseUser) -> tuple[PaymentAttempt, bool]:
+def _prepare_attempt(order: Order, *, acting_user: User) -> tuple[PaymentAttempt, bool]:
     """Pick the attempt to send the customer to: the one already open at the gateway (a double
     click or the back button), one whose creation failed before (same idempotency key), or a
     new one. Returns (attempt, already_created)."""
@@ -89,9 +90,7 @@ def _prepare_attempt(order: Order, *, acting_user: AbstractBaseUser) -> tuple[Pa
     return attempt, False
 
 
-def start_payment(
-    order: Order, *, acting_user: AbstractBaseUser, return_url: str, locale: str
-) -> str:
+def start_payment(order: Order, *, acting_user: User, return_url: str, locale: str) -> str:
     """Create (or reuse) a hosted checkout for `order` and return the gateway URL to send the
     customer to. Records the disclosure of the customer's data to the gateway.
 
@@ -172,6 +171,8 @@ def _still_open_at_gateway(attempt: PaymentAttempt) -> bool:
     """Ask the gateway about a checkout the customer is about to be sent back to. A checkout it
     no longer knows is closed as abandoned; a finished one gets its status applied. When the
     gateway cannot answer, assume the checkout is still open (the old behaviour)."""
+    if not attempt.hosted_checkout_id:
+        return False  # never created at the gateway: nothing to go back to
     try:
         status = gateway.get_hosted_checkout(attempt.hosted_checkout_id)
     except gateway.CheckoutUnknown:
@@ -218,7 +219,7 @@ def refresh_payments_in_flight(order: Order) -> None:
         _still_open_at_gateway(attempt)
 
 
-def cancel_unpaid_order(order: Order, *, acting_user: AbstractBaseUser) -> Order:
+def cancel_unpaid_order(order: Order, *, acting_user: User) -> Order:
     """The customer cancels an order awaiting payment. Attempts still in flight are checked
     with the gateway first, so a checkout it forgot (or one the customer cancelled there) does
     not block the cancellation. Raises CheckoutError like `cancel_order`."""
@@ -231,9 +232,11 @@ def cancel_unpaid_order(order: Order, *, acting_user: AbstractBaseUser) -> Order
 # --- Applying a status ---------------------------------------------------------------------
 
 
-def _interpret(payment: dict | None, checkout_status: str | None) -> tuple[str | None, dict]:
+def _interpret(
+    payment: dict[str, Any] | None, checkout_status: str | None
+) -> tuple[str | None, dict[str, Any]]:
     """What a gateway answer means for the attempt: (new status or None, facts)."""
-    facts = {
+    facts: dict[str, Any] = {
         "payment_id": "",
         "gateway_status": checkout_status or "",
         "amount": None,
@@ -251,13 +254,13 @@ def _interpret(payment: dict | None, checkout_status: str | None) -> tuple[str |
             card_country=_card_country(output),
         )
         category = (payment.get("statusOutput") or {}).get("statusCategory")
-        return CATEGORY_TO_STATUS.get(category), facts
+        return CATEGORY_TO_STATUS.get(str(category)), facts
     if checkout_status == "CANCELLED_BY_CONSUMER":
         return AttemptStatus.CANCELLED, facts
     return None, facts
 
 
-def _card_country(output: dict) -> str:
+def _card_country(output: dict[str, Any]) -> str:
     """The card's issuing country when the gateway reports one (ISO 3166 alpha-2). Connect v1's
     card output does not carry it today; a gateway or acquirer that adds `countryCode` to the
     card is read here, and the verification hold rule compares it with the billing country."""
@@ -267,7 +270,7 @@ def _card_country(output: dict) -> str:
 
 
 # Attempt outcomes that leave the order as it is and only enter its history.
-ATTEMPT_EVENTS = {
+ATTEMPT_EVENTS: dict[str, str] = {
     AttemptStatus.FAILED: OrderEventKind.PAYMENT_FAILED,
     AttemptStatus.CANCELLED: OrderEventKind.PAYMENT_CANCELLED,
     AttemptStatus.PENDING: OrderEventKind.PAYMENT_PENDING,
@@ -279,7 +282,7 @@ REVIEWABLE_WHEN_UNPAID = (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED, Orde
 def apply_payment_status(
     attempt: PaymentAttempt,
     *,
-    payment: dict | None,
+    payment: dict[str, Any] | None,
     checkout_status: str | None = None,
     source: str,
 ) -> PaymentAttempt:
@@ -394,7 +397,7 @@ class WebhookOutcome:
     IGNORED = "ignored"
 
 
-def handle_webhook(event: dict, *, key_id: str) -> str:
+def handle_webhook(event: dict[str, Any], *, key_id: str) -> str:
     """Store a verified webhook event once and apply it. A duplicate event id changes nothing.
     An event for a payment the store does not know is acknowledged (so the gateway stops
     retrying) and logged. Raises only on a real failure, so the gateway retries."""

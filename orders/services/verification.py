@@ -10,11 +10,11 @@ refunded through the gateway. Each decision writes the order's history and the a
 Files are crypto-shredded by orders.retention."""
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from ipmart.core.outbox import enqueue
 from orders.holds import verification_satisfied
 from orders.models import (
@@ -44,7 +44,7 @@ class VerificationError(ShopError):
 
 
 @transaction.atomic
-def request_verification(order: Order, *, acting_user: AbstractBaseUser, reason: str) -> None:
+def request_verification(order: Order, *, acting_user: User, reason: str) -> None:
     """A store manager holds a paid, not yet fulfilled order for verification. The order goes
     on hold with an event naming who and why; the customer is emailed what to upload. Raises
     VerificationError if the order is not paid or was already fulfilled."""
@@ -66,7 +66,7 @@ def request_verification(order: Order, *, acting_user: AbstractBaseUser, reason:
 
 
 def upload_document(
-    order: Order, *, kind: str, clean: CleanFile, acting_user: AbstractBaseUser
+    order: Order, *, kind: str, clean: CleanFile, acting_user: User
 ) -> VerificationDocument:
     """Store a checked file (and its previews) in the vault as a document of `order`. Raises
     VerificationError (nothing stored) if the order is not the uploader's, is not held, or
@@ -121,7 +121,7 @@ def _lock_document(document: VerificationDocument) -> tuple[Order, VerificationD
 
 @transaction.atomic
 def approve_document(
-    document: VerificationDocument, *, acting_user: AbstractBaseUser, ip_address=None
+    document: VerificationDocument, *, acting_user: User, ip_address: str | None = None
 ) -> bool:
     """Approve a waiting document. When the order's required kinds are all approved, the held
     order is released and fulfilled through `fulfil_order` (keys, email), exactly once. Returns
@@ -162,10 +162,10 @@ def approve_document(
 def reject_document(
     document: VerificationDocument,
     *,
-    acting_user: AbstractBaseUser,
+    acting_user: User,
     reason: str,
     note: str = "",
-    ip_address=None,
+    ip_address: str | None = None,
 ) -> bool:
     """Reject a waiting document with a reason from the list ("other" needs a note). The
     customer is emailed the reason and may upload again. When the order reaches
@@ -240,7 +240,9 @@ def shred_document(document: VerificationDocument) -> None:
         document.save(update_fields=["shredded_at"])
 
 
-def open_preview(preview: DocumentPreview, *, acting_user: AbstractBaseUser, ip_address=None):
+def open_preview(
+    preview: DocumentPreview, *, acting_user: User, ip_address: str | None = None
+) -> bytes:
     """The preview's PNG bytes for a reviewer, written to the access log. The caller has
     checked the permission. Raises VerificationError when the files are gone, and
     privacy.vault.VaultError when they cannot be authenticated (never partial bytes)."""

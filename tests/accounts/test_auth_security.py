@@ -191,7 +191,7 @@ def test_failed_logins_are_counted_in_redis_where_every_worker_sees_them(
     limit by the number of workers. With Redis configured the counters are in Redis."""
     import redis
 
-    assert settings.CACHES["default"]["BACKEND"] == "ipmart.core.cache.ReusingRedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     user = UserFactory()
     # when
     for _ in range(3):

@@ -30,9 +30,37 @@ def _module_defines(module: str, attribute: str) -> bool:
 
 
 def test_the_stack_has_web_worker_beat_database_redis_and_a_mail_catcher():
-    assert {"web", "worker", "beat", "db", "redis", "mail"} <= set(SERVICES)
+    assert {"web", "web2", "worker", "beat", "db", "broker", "cache", "mail", "proxy"} <= set(
+        SERVICES
+    )
     for name, service in SERVICES.items():
         assert "image" in service or "build" in service, name
+
+
+def test_only_the_proxy_publishes_ports():
+    published = sorted(name for name, service in SERVICES.items() if service.get("ports"))
+    assert published == ["proxy"]
+
+
+def test_the_demo_gateway_and_mail_catcher_are_the_demo_profile():
+    assert SERVICES["sandbox"]["profiles"] == ["demo"]
+    assert SERVICES["mail"]["profiles"] == ["demo"]
+    assert "--allow-non-loopback" in SERVICES["sandbox"]["command"]
+
+
+def test_the_broker_never_evicts_and_the_cache_is_bounded():
+    broker = " ".join(SERVICES["broker"]["command"])
+    cache = " ".join(SERVICES["cache"]["command"])
+    assert "--maxmemory-policy noeviction" in broker
+    assert "--maxmemory-policy allkeys-lru" in cache and "--maxmemory " in cache
+    store = SERVICES["web"]["environment"]
+    assert store["REDIS_URL"].startswith("redis://cache:")
+    assert store["CELERY_BROKER_URL"].startswith("redis://broker:")
+
+
+def test_the_application_connects_as_the_role_that_owns_nothing():
+    assert SERVICES["web"]["environment"]["DATABASE_URL"].startswith("postgres://ipmart_app:")
+    assert SERVICES["migrate"]["environment"]["DATABASE_URL"].startswith("postgres://ipmart_owner:")
 
 
 def test_the_built_image_has_a_dockerfile_and_runs_production_settings():

@@ -113,3 +113,43 @@ def test_the_migrations_match_the_models(tmp_path):
     # then
     assert result.stdout == "No changes detected\n", result.stdout + result.stderr
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SECRET_KEY", "local-development-only-not-secret"),
+        ("SECRET_KEY", "django-insecure-abc"),
+        ("MFA_ENCRYPTION_KEYS", "T6mMslsdSEuBKohd3EUSKkrbJ_FdfmOqSNRxY3ip0aY="),
+        ("DOCUMENT_KEYS", "test-1:Tm90LWEtcmVhbC1rZXktb25seS1mb3ItdGVzdHMhISE="),
+        ("DOCUMENT_KEYS", "prod-2:3q1xwQ0zJ4k8l0wPq0o3oA8s1mY0n6n9hVv2rUu0K2E="),
+    ],
+)
+def test_production_refuses_a_development_key(name, value):
+    # when
+    result = run(SETUP, {**PRODUCTION_ENV, name: value})
+    # then
+    assert result.returncode != 0
+    assert f"{name} " in result.stderr and "development key" in result.stderr
+
+
+@pytest.mark.parametrize("entry", ["manage.py", "ipmart/celery.py", "ipmart/wsgi.py"])
+def test_every_entry_point_picks_settings_the_same_way(entry):
+    # local unless DJANGO_SETTINGS_MODULE says otherwise (the image and compose say production)
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / entry).read_text()
+    assert 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipmart.settings.local")' in text
+
+
+def test_production_keeps_the_private_storages_of_base():
+    # the data archives' storage (privacy.exports) survives production's static files backend
+    result = run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings;"
+            " print(sorted(settings.STORAGES), settings.STORAGES['exports']['OPTIONS']['base_url'])",
+        ],
+        PRODUCTION_ENV,
+    )
+    assert result.stdout == "['default', 'exports', 'staticfiles'] None\n", result.stderr

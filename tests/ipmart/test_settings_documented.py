@@ -5,7 +5,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 READS = re.compile(
-    r'(?:os\.environ\.get|env_bool|env_list|required|os\.environ\.setdefault)\(\s*"([A-Z][A-Z0-9_]+)"'
+    r"(?:os\.environ\.get|env_bool|env_list|required|os\.environ\.setdefault|env(?:\.\w+)?)"
+    r'\(\s*"([A-Z][A-Z0-9_]+)"'
 )
 
 

@@ -23,7 +23,7 @@ from .state import Gateway
 from .validation import validate_create_checkout, validate_refund
 from .webhooks import WebhookDispatcher, compact_json
 
-logger = logging.getLogger("orders.sandbox")
+logger = logging.getLogger("payment_sandbox")
 
 MAX_BODY_BYTES = 1024 * 1024
 _API_PATH = re.compile(r"^/v1/(?P<merchant>[^/]+)(?P<rest>/.*)$")
@@ -50,6 +50,17 @@ def loopback_address(host: str) -> tuple[int, str]:
     return family, str(address)
 
 
+def any_address(host: str) -> tuple[int, str]:
+    """(address family, address to bind) for any IP address or "localhost" (the demo stack's
+    `--allow-non-loopback`: the sandbox then answers everyone who can reach that address)."""
+    try:
+        return loopback_address(host)
+    except NotLoopback:
+        address = ipaddress.ip_address(host.strip("[]"))  # ValueError for a host name
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        return family, str(address)
+
+
 @dataclass(frozen=True)
 class SandboxConfig:
     merchant_id: str
@@ -66,6 +77,7 @@ class SandboxConfig:
     pending_delay_seconds: float = 60.0
     session_timeout_minutes: int = 180
     allowed_attempts: int = 3
+    allow_non_loopback: bool = False  # only behind the command's explicit flag
 
 
 class _Server(ThreadingHTTPServer):
@@ -80,7 +92,10 @@ class _Server(ThreadingHTTPServer):
 
 class Sandbox:
     def __init__(self, config: SandboxConfig):
-        family, bind_address = loopback_address(config.host)
+        if config.allow_non_loopback:
+            family, bind_address = any_address(config.host)
+        else:
+            family, bind_address = loopback_address(config.host)
         self.config = config
         self.clock = Clock()
         self.idempotence = IdempotenceStore(self.clock)

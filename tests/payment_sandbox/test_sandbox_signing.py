@@ -13,7 +13,7 @@ from worldline.connect.sdk.webhooks.signature_validation_exception import (
 )
 from worldline.connect.sdk.webhooks.signature_validator import SignatureValidator
 
-from orders.sandbox.signing import (
+from payment_sandbox.signing import (
     authorization_header,
     string_to_sign,
     verify_request,

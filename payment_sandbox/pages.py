@@ -4,7 +4,7 @@ store's returnUrl with hostedCheckoutId and RETURNMAC appended.
 
 The page token `t` (from partialRedirectUrl) must match or the answer is 404. The form carries
 it and a per-checkout form token (the page's own CSRF token); a POST without both is refused.
-No script at all; the stylesheet is served by the sandbox from static/.
+No script at all; the stylesheet is served by the sandbox from page_static/.
 """
 
 import re
@@ -19,7 +19,7 @@ from django.template import Context, Engine
 from .state import DECLINE, GATEWAY_ERROR, TEST_CARDS, Checkout, Gateway
 
 HERE = Path(__file__).resolve().parent
-STYLESHEET = HERE / "static" / "hosted-checkout.css"
+STYLESHEET = HERE / "page_static" / "hosted-checkout.css"
 
 # ISO 4217 minor-unit exponents that are not 2.
 # fmt: off
@@ -54,7 +54,7 @@ def normalise_card_number(value: str) -> str:
 
 @cache
 def _engine() -> Engine:
-    return Engine(dirs=[str(HERE / "templates")], autoescape=True)
+    return Engine(dirs=[str(HERE / "page_templates")], autoescape=True)
 
 
 def _security_headers(checkout: Checkout | None) -> list[tuple[str, str]]:

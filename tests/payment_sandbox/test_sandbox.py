@@ -24,7 +24,7 @@ from worldline.connect.sdk.v1.platform_exception import PlatformException
 from worldline.connect.sdk.v1.reference_exception import ReferenceException
 from worldline.connect.sdk.v1.validation_exception import ValidationException
 
-from orders.sandbox.signing import authorization_header
+from payment_sandbox.signing import authorization_header
 
 from .conftest import APPROVED, checkout_request, new_reference, wait_until
 

@@ -1,5 +1,7 @@
 """`manage.py payment_sandbox`: run the local stand-in for the Worldline Connect API (see
-orders/sandbox/__init__.py for what it serves). Loopback only; stops cleanly on SIGTERM/SIGINT."""
+payment_sandbox/__init__.py for what it serves). Loopback only, unless `--allow-non-loopback` (the
+demo stack's container, behind the proxy) says otherwise with a loud warning; stops cleanly on
+SIGTERM/SIGINT."""
 
 import logging
 import signal
@@ -9,7 +11,19 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from orders.sandbox.server import NotLoopback, Sandbox, SandboxConfig, loopback_address
+from payment_sandbox.server import (
+    NotLoopback,
+    Sandbox,
+    SandboxConfig,
+    any_address,
+    loopback_address,
+)
+
+NON_LOOPBACK_WARNING = (
+    "WARNING: the payment sandbox is listening on {host}, not a loopback address. It is a FAKE "
+    "payment gateway with an unauthenticated control plane: anyone who reaches it can approve "
+    "payments. Use it only for a demo, behind the proxy, on a private network."
+)
 
 
 def retry_schedule(text: str) -> tuple[float, ...]:
@@ -32,6 +46,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)"
+        )
+        parser.add_argument(
+            "--allow-non-loopback",
+            action="store_true",
+            help="allow --host to be any address (demo containers only; logs a loud warning)",
         )
         parser.add_argument(
             "--port", type=int, default=8001, help="port (default 8001; 0 picks one)"
@@ -68,9 +87,16 @@ class Command(BaseCommand):
         try:
             loopback_address(host)
         except NotLoopback as error:
-            raise CommandError(
-                f"The payment sandbox listens on loopback only (127.0.0.0/8, ::1, localhost): {error}"
-            ) from error
+            if not options["allow_non_loopback"]:
+                raise CommandError(
+                    "The payment sandbox listens on loopback only (127.0.0.0/8, ::1, localhost) "
+                    f"unless --allow-non-loopback is given: {error}"
+                ) from error
+            try:
+                any_address(host)
+            except ValueError as bad:
+                raise CommandError(f"--host must be an IP address or 'localhost': {bad}") from bad
+            self.stderr.write(NON_LOOPBACK_WARNING.format(host=host))
         if not 0 <= options["port"] <= 65535:
             raise CommandError("--port must be 0 to 65535")
         if not 1 <= options["attempts"] <= 10:
@@ -96,6 +122,7 @@ class Command(BaseCommand):
             pending_delay_seconds=max(0.0, options["pending_delay"]),
             session_timeout_minutes=options["session_timeout"],
             allowed_attempts=options["attempts"],
+            allow_non_loopback=options["allow_non_loopback"],
         )
         self._log_to_stderr()
         try:
@@ -128,7 +155,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _log_to_stderr() -> None:
-        log = logging.getLogger("orders.sandbox")
+        log = logging.getLogger("payment_sandbox")
         if not any(getattr(handler, "_sandbox", False) for handler in log.handlers):
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))

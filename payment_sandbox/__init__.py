@@ -13,7 +13,7 @@ memory and forgets it when it stops.
 Modules: signing (v1HMAC and webhook signatures), errors (ErrorResponse bodies), validation
 (request bodies), idempotency (X-GCS-Idempotence-Key), clock (movable time), state (checkouts,
 payments, refunds and their state machine), resources (their Connect JSON), webhooks (events and
-the delivery thread), pages (the hosted payment page, templates/ and static/), server (HTTP
+the delivery thread), pages (the hosted payment page, page_templates/ and page_static/), server (HTTP
 routing and wiring).
 
 Connect v1 API (v1HMAC-signed, `Date` within 5 minutes; otherwise 403 ErrorResponse):

@@ -3,14 +3,17 @@ stop on signals) and the SDK client builder in orders.gateway_client."""
 
 import re
 import signal
+import socket
+import subprocess
+import sys
 
 import pytest
 import requests
 from django.core.management import CommandError, call_command
 
 from orders.gateway_client import endpoint_url, get_client
-from orders.management.commands.payment_sandbox import retry_schedule
-from orders.sandbox.server import NotLoopback, loopback_address
+from payment_sandbox.management.commands.payment_sandbox import retry_schedule
+from payment_sandbox.server import NotLoopback, any_address, loopback_address
 
 from .conftest import remove_log, start_sandbox, stop_sandbox
 
@@ -116,3 +119,30 @@ def test_one_client_per_configuration(settings):
 
     assert same is first
     assert other is not first
+
+
+def test_a_non_loopback_address_needs_the_explicit_flag():
+    # the demo stack's container binds every address, but only with --allow-non-loopback
+    assert any_address("0.0.0.0") == (socket.AF_INET, "0.0.0.0")
+    assert any_address("::")[1] == "::"
+    assert any_address("localhost")[1] == "127.0.0.1"
+    with pytest.raises(CommandError, match="IP address"):
+        call_command("payment_sandbox", host="example.com", port=0, allow_non_loopback=True)
+
+
+def test_with_the_flag_it_listens_on_any_address_and_says_so_loudly():
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "payment_sandbox", "--host", "0.0.0.0"]
+        + ["--allow-non-loopback", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        listening = process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=20)
+    assert listening.startswith("Payment sandbox listening on http://0.0.0.0:")
+    assert "WARNING: the payment sandbox is listening on 0.0.0.0" in errors
+    assert "FAKE payment gateway" in errors

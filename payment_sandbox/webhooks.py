@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from .clock import event_datetime
 from .signing import webhook_signature
 
-logger = logging.getLogger("orders.sandbox")
+logger = logging.getLogger("payment_sandbox")
 
 DEFAULT_RETRY_DELAYS = (10.0, 60.0, 300.0, 1800.0, 7200.0)
 UNKNOWN_KEY_ID = "sandbox-unknown-key"
