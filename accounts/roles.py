@@ -58,6 +58,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "privacy.add_policyversion",
         "privacy.change_policyversion",
         "privacy.view_accesslog",
+        "core.view_staffchange",
     },
 }
 

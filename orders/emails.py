@@ -31,3 +31,30 @@ def send_order_email(order: Order, kind: str) -> None:
         subject = render_to_string(f"orders/email/{kind}_subject.txt", context).strip()
         body = render_to_string(f"orders/email/{kind}.txt", context)
     EmailMessage(subject=subject, body=body, to=[order.email]).send()
+
+
+def send_key_pool_low_email(product) -> None:
+    """Email every active store manager that `product`'s key pool is below its threshold."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from accounts.roles import STORE_MANAGER
+
+    left = LicenceKey.objects.filter(product=product, status=LicenceKeyStatus.AVAILABLE).count()
+    managers = get_user_model().objects.filter(
+        is_active=True, is_staff=True, groups__name=STORE_MANAGER
+    )
+    recipients = sorted({user.email for user in managers})
+    if not recipients:
+        return
+    url = settings.SITE_URL + reverse("admin:orders_product_import_keys", args=[product.pk])
+    EmailMessage(
+        subject=_("Licence keys running low: %(name)s") % {"name": product.name},
+        body=_(
+            "Only %(left)d licence key(s) are left for %(name)s (alert below %(threshold)d).\n"
+            "Import more keys: %(url)s\n"
+        )
+        % {"left": left, "name": product.name, "threshold": product.key_low_threshold, "url": url},
+        to=recipients,
+    ).send()

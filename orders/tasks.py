@@ -54,3 +54,15 @@ def reconcile_payments_task() -> dict:
     ]:
         expired += expire_order(order)
     return {"checked": checked, "expired": expired}
+
+
+@shared_task
+def send_key_pool_low_email_task(product_id: int) -> None:
+    """Tell the store managers a licence key pool ran low (once per crossing: the service marked
+    the product before enqueuing this)."""
+    from .emails import send_key_pool_low_email
+    from .models import Product
+
+    product = Product.objects.filter(pk=product_id).first()
+    if product is not None:
+        send_key_pool_low_email(product)
