@@ -3,10 +3,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from ipmart.core.admin_mixins import ReadOnlyStackedInline
+from ipmart.core.admin_mixins import ReadOnlyStackedInline, StaffTrailHistoryMixin
 from privacy.admin_mixins import LogsPersonalDataViewsMixin
 
 from .models import Address, User
+from .services import STAFF_EDITABLE_FIELDS, create_account_by_staff, update_account_by_staff
 
 
 class AddressInline(ReadOnlyStackedInline):
@@ -31,7 +32,7 @@ class UserChange(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(LogsPersonalDataViewsMixin, DjangoUserAdmin):
+class UserAdmin(LogsPersonalDataViewsMixin, StaffTrailHistoryMixin, DjangoUserAdmin):
     """Customers and staff. Roles without change permission see it read-only; opening a person's
     page is a view of their personal data and is written to the access log."""
 
@@ -60,6 +61,23 @@ class UserAdmin(LogsPersonalDataViewsMixin, DjangoUserAdmin):
             },
         )
     ]
+
+    def save_model(self, request, obj, form, change):
+        # Through the services: audited, and the email through allauth's records.
+        if not change:
+            create_account_by_staff(obj, acting_user=request.user, request=request)
+            return
+        data = {
+            name: form.cleaned_data[name]
+            for name in [*STAFF_EDITABLE_FIELDS, "email", "groups", "user_permissions"]
+            if name in form.cleaned_data
+        }
+        update_account_by_staff(obj, data=data, acting_user=request.user, request=request)
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            return  # groups and permissions were set by the service; the inline is read-only
+        super().save_related(request, form, formsets, change)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -18,6 +18,7 @@ from privacy.admin_mixins import LogsPersonalDataViewsMixin
 from privacy.models import AccessAction
 from privacy.services import log_access
 
+from .admin_dashboard import awaiting_shipping
 from .forms import ShipForm
 from .models import (
     Category,
@@ -27,7 +28,6 @@ from .models import (
     Order,
     OrderEvent,
     OrderLine,
-    OrderStatus,
     PaymentAttempt,
     Product,
     ProductKind,
@@ -311,17 +311,8 @@ class AwaitingShippingFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "shipping":
-            return queryset.filter(awaiting_shipping_q())
+            return queryset.filter(awaiting_shipping())
         return queryset
-
-
-def awaiting_shipping_q() -> Q:
-    """Paid, fulfilled (keys issued), with goods not yet posted: what `mark_shipped` takes."""
-    unshipped = OrderLine.objects.filter(
-        order=OuterRef("pk"), kind=ProductKind.PHYSICAL, shipped_at__isnull=True
-    )
-    fulfilled = Fulfilment.objects.filter(order=OuterRef("pk"))
-    return Q(status=OrderStatus.PAID) & Q(Exists(unshipped)) & Q(Exists(fulfilled))
 
 
 class CountryFilter(admin.SimpleListFilter):

@@ -1,14 +1,14 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin
+from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin, StaffTrailHistoryMixin
 
 from .models import AccessLog, Disclosure, PolicyVersion
-from .services import PolicyError, publish_policy
+from .services import PolicyError, publish_policy, save_policy_draft
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
+class PolicyVersionAdmin(StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = ["version", "effective_date", "published_at", "short_hash"]
     list_filter = ["published_at"]
     search_fields = ["version"]
@@ -18,6 +18,9 @@ class PolicyVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
     @admin.display(description=_("hash"))
     def short_hash(self, obj: PolicyVersion) -> str:
         return obj.content_hash[:12]
+
+    def save_model(self, request, obj, form, change):
+        save_policy_draft(obj, acting_user=request.user)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.is_published:
