@@ -62,6 +62,16 @@ class UserAdmin(LogsPersonalDataViewsMixin, StaffTrailHistoryMixin, DjangoUserAd
         )
     ]
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # View-only roles: the password block only links to a form they cannot open.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
     def save_model(self, request, obj, form, change):
         # Through the services: audited, and the email through allauth's records.
         if not change:
