@@ -85,9 +85,13 @@ class UserAdmin(LogsPersonalDataViewsMixin, StaffTrailHistoryMixin, DjangoUserAd
         update_account_by_staff(obj, data=data, acting_user=request.user, request=request)
 
     def save_related(self, request, form, formsets, change):
-        if change:
-            return  # groups and permissions were set by the service; the inline is read-only
-        super().save_related(request, form, formsets, change)
+        if not change:
+            super().save_related(request, form, formsets, change)
+            return
+        # Groups and permissions were set by the service (form.save_m2m would set them again
+        # outside the audit); the address inline is read-only.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -4,6 +4,7 @@ from allauth.account.internal.flows.email_verification import (
     send_verification_email_to_address,
 )
 from allauth.account.models import EmailAddress
+from allauth.core.context import request_context
 from django.db import transaction
 
 from ipmart.core.audit import diff, display_value, record_staff_change, snapshot
@@ -115,12 +116,14 @@ STAFF_AUDITED_FIELDS = [*STAFF_EDITABLE_FIELDS, "email", "groups", "user_permiss
 
 def _account_snapshot(user: User) -> dict:
     values = snapshot(user, [*STAFF_EDITABLE_FIELDS, "email"])
-    values["groups"] = display_value(user.groups.values_list("name", flat=True))
+    values["groups"] = display_value(list(user.groups.values_list("name", flat=True)))
     values["user_permissions"] = display_value(
-        f"{app}.{codename}"
-        for app, codename in user.user_permissions.values_list(
-            "content_type__app_label", "codename"
-        )
+        [
+            f"{app}.{codename}"
+            for app, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        ]
     )
     return values
 
@@ -136,8 +139,14 @@ def _change_email(user: User, email: str, *, request) -> EmailAddress:
     address.set_as_primary()
     EmailAddress.objects.filter(user=user).exclude(pk=address.pk).delete()
     if request is not None:
-        transaction.on_commit(lambda: send_verification_email_to_address(request, address))
+        transaction.on_commit(lambda: _send_verification(request, address))
     return address
+
+
+def _send_verification(request, address: EmailAddress) -> None:
+    # allauth reads the request from its context; after commit it may have been reset.
+    with request_context(request):
+        send_verification_email_to_address(request, address)
 
 
 @transaction.atomic
