@@ -18,8 +18,9 @@ class DateRangeFilter(admin.FieldListFilter):
         self.lookup_since = f"{field_path}__range_since"
         self.lookup_until = f"{field_path}__range_until"
         super().__init__(field, request, params, model, model_admin, field_path)
-        self.since = self._date(params.pop(self.lookup_since, None))
-        self.until = self._date(params.pop(self.lookup_until, None))
+        # FieldListFilter has moved our parameters from `params` to `used_parameters`.
+        self.since = self._date(self.used_parameters.get(self.lookup_since))
+        self.until = self._date(self.used_parameters.get(self.lookup_until))
         self.title = getattr(field, "verbose_name", field_path)
 
     @staticmethod
