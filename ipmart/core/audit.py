@@ -59,7 +59,8 @@ def record_staff_change(
     """Write one audit row. Call inside the service's transaction, after the change is saved.
     `actor` is the staff member (None: the system). An "update" with no changes writes nothing
     and returns None."""
-    changes = changes or {}
+    # Plain text (lazy translations and numbers included), JSON-safe.
+    changes = {str(name): [str(old), str(new)] for name, (old, new) in (changes or {}).items()}
     if action == "update" and not changes and not detail:
         return None
     return StaffChange.objects.create(

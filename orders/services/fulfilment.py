@@ -7,6 +7,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ipmart.core.audit import record_staff_change
+from ipmart.core.money import format_ringgit
 from ipmart.core.outbox import enqueue
 from orders import gateway
 from orders.holds import hold_reasons
@@ -92,12 +94,20 @@ def mark_shipped(
         shipped_at=now,
         shipped_by=acting_user,
     )
+    before = order.status
     move_order(
         order,
         OrderStatus.FULFILLED,
         event=OrderEventKind.SHIPPED,
         actor=acting_user,
         message=f"{shipment.carrier} {shipment.tracking_number}",
+    )
+    record_staff_change(
+        acting_user,
+        order,
+        action="ship",
+        changes={"status": [OrderStatus(before).label, OrderStatus(order.status).label]},
+        detail=f"{shipment.carrier} {shipment.tracking_number}",
     )
     _email_after_commit(order, "shipped")
     return shipment
@@ -158,7 +168,17 @@ def refund_order(order: Order, *, reason: str, acting_user: AbstractBaseUser) ->
         refund.status = RefundStatus.DONE
         refund.save(update_fields=["gateway_refund_id", "gateway_status", "status"])
         PaymentAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.REFUNDED)
-        message = f"{refund.amount_sen} sen refunded: {refund.reason}"
+        message = f"{format_ringgit(refund.amount_sen)} refunded: {refund.reason}"
+        record_staff_change(
+            acting_user,
+            order,
+            action="refund",
+            changes={
+                "status": [OrderStatus(order.status).label, OrderStatus.REFUNDED.label],
+                "refunded": ["", format_ringgit(refund.amount_sen)],
+            },
+            detail=refund.reason,
+        )
         if order.status != OrderStatus.REFUNDED:
             move_order(
                 order,
