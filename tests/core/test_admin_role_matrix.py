@@ -135,9 +135,14 @@ def test_each_role_opens_its_pages_is_refused_the_others_and_sees_no_dead_link(r
                 failures.append(f"{url}: {response.status_code}, expected 200")
                 continue
             body = response.content.decode()
-            for link in _links(url, body) - set(checked):
+            for link in sorted(_links(url, body)):
+                # Who may open a page does not depend on its query string (filters, sorting):
+                # one visit per path is enough.
+                path = urlsplit(link).path
+                if path in checked or link in checked:
+                    continue
                 linked = client.get(link)
-                checked[link] = linked.status_code
+                checked[link] = checked[path] = linked.status_code
                 if (
                     linked.status_code == 302
                     and urlsplit(linked["Location"]).path == urlsplit(link).path
