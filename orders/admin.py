@@ -92,7 +92,7 @@ class ProductAdmin(RinggitFieldsMixin, StaffTrailHistoryMixin, NoDeleteMixin, ad
     list_select_related = ["category"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    ringgit_fields = {"price_sen": _("price (RM, before tax)")}
+    ringgit_fields = {"price_sen": _("Price (RM, before tax)")}
     exclude = ["key_pool_low_since"]
 
     def get_queryset(self, request):
@@ -359,6 +359,8 @@ class OrderAdmin(
         AwaitingShippingFilter,
     ]
     list_select_related = ["user"]
+    # The store's order page is the customer's own (a 404 for anyone else): no dead link.
+    view_on_site = False
     search_fields = [
         "number",
         "email",
