@@ -38,7 +38,8 @@ def awaiting_shipping() -> Q:
 
 @register_counts(permission="orders.view_order", order=10)
 def order_counts(user) -> list[Item]:
-    """One query whatever the number of orders."""
+    """One query whatever the number of orders. Each count is shown to the roles whose work it
+    is (its `permission`), and its link opens for all of them."""
     counts = Order.objects.aggregate(
         shipping=Count("pk", filter=awaiting_shipping()),
         review=Count("pk", filter=Q(status=OrderStatus.NEEDS_REVIEW)),
@@ -50,13 +51,13 @@ def order_counts(user) -> list[Item]:
             _("Orders awaiting shipping"),
             counts["shipping"],
             f"{changelist}?awaiting=shipping",
-            permission="orders.view_order",
+            permission="orders.add_shipment",  # those who ship
         ),
         Item(
             _("Payments needing review"),
             counts["review"],
             f"{changelist}?status__exact={OrderStatus.NEEDS_REVIEW}",
-            permission="orders.view_order",
+            permission="orders.add_refund",  # those who settle payments (refund or ship)
         ),
         Item(
             _("Orders held for verification"),

@@ -242,7 +242,8 @@ def test_a_support_agent_sees_counts_but_no_charts_and_no_actions(client):
     order = _waiting()
     client.force_login(agent)
     home = client.get(reverse("admin:index")).content.decode()
-    assert "Orders awaiting shipping" in home and "Sales per day" not in home
+    assert "Orders held for verification" in home
+    assert "Orders awaiting shipping" not in home and "Sales per day" not in home
     assert "key pools" not in home
     page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert "/ship/" not in page and "/refund/" not in page
