@@ -27,7 +27,7 @@ class StaffMemberFilter(admin.SimpleListFilter):
 
 @admin.register(StaffChange)
 class StaffChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "content_type", "object_repr", "changes_text"]
+    list_display = ["at", "actor", "action_text", "content_type", "object_repr", "changes_text"]
     list_filter = [StaffMemberFilter, "content_type", "action"]
     list_select_related = ["actor", "content_type"]
     search_fields = ["object_repr", "detail"]
@@ -35,7 +35,7 @@ class StaffChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = [
         "at",
         "actor",
-        "action",
+        "action_text",
         "content_type",
         "object_id",
         "object_repr",
@@ -49,6 +49,10 @@ class StaffChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if lookup in {"object_id", "object_id__exact"}:
             return True
         return super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_text(self, obj: StaffChange) -> str:
+        return obj.action_label
 
     @admin.display(description=_("changes (old → new)"))
     def changes_text(self, obj: StaffChange):

@@ -77,3 +77,18 @@ class StaffChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_repr}"
+
+    @property
+    def action_label(self) -> str:
+        return str(STAFF_ACTION_LABELS.get(self.action, self.action))
+
+
+# How the services' action names read in admin (an unknown one is shown as it is).
+STAFF_ACTION_LABELS = {
+    "create": _("created"),
+    "update": _("changed"),
+    "ship": _("shipped"),
+    "refund": _("refunded"),
+    "import keys": _("imported keys"),
+    "publish": _("published"),
+}

@@ -122,5 +122,5 @@ def test_a_store_manager_finds_ships_refunds_and_sees_it_in_the_home_and_the_tra
     admin.goto(store.url + "/admin/")
     admin.get_by_role("link", name="All your changes").click()
     trail = admin.locator("#result_list").inner_text()
-    assert trail.count("\tship\t") == 3 and trail.count("\trefund\t") == 1
+    assert trail.count("\tshipped\t") == 3 and trail.count("\trefunded\t") == 1
     assert admin.console_errors == [] and page.console_errors == []
