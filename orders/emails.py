@@ -33,28 +33,44 @@ def send_order_email(order: Order, kind: str) -> None:
     EmailMessage(subject=subject, body=body, to=[order.email]).send()
 
 
-def send_key_pool_low_email(product) -> None:
-    """Email every active store manager that `product`'s key pool is below its threshold."""
+def send_key_pool_low_email(products) -> None:
+    """Email every active store manager that these products' key pools are below threshold."""
     from django.contrib.auth import get_user_model
+    from django.db.models import Count, Q
     from django.urls import reverse
     from django.utils.translation import gettext as _
 
     from accounts.roles import STORE_MANAGER
 
-    left = LicenceKey.objects.filter(product=product, status=LicenceKeyStatus.AVAILABLE).count()
+    from .models import Product
+
     managers = get_user_model().objects.filter(
         is_active=True, is_staff=True, groups__name=STORE_MANAGER
     )
     recipients = sorted({user.email for user in managers})
     if not recipients:
         return
-    url = settings.SITE_URL + reverse("admin:orders_product_import_keys", args=[product.pk])
-    EmailMessage(
-        subject=_("Licence keys running low: %(name)s") % {"name": product.name},
-        body=_(
-            "Only %(left)d licence key(s) are left for %(name)s (alert below %(threshold)d).\n"
-            "Import more keys: %(url)s\n"
+    counted = Product.objects.filter(pk__in=[p.pk for p in products]).annotate(
+        left=Count("licence_keys", filter=Q(licence_keys__status=LicenceKeyStatus.AVAILABLE))
+    )
+    lines = []
+    for product in counted.order_by("name"):
+        url = settings.SITE_URL + reverse("admin:orders_product_import_keys", args=[product.pk])
+        lines.append(
+            _(
+                "Only %(left)d licence key(s) are left for %(name)s (alert below %(threshold)d).\n"
+                "Import more keys: %(url)s\n"
+            )
+            % {
+                "left": product.left,
+                "name": product.name,
+                "threshold": product.key_low_threshold,
+                "url": url,
+            }
         )
-        % {"left": left, "name": product.name, "threshold": product.key_low_threshold, "url": url},
+    names = ", ".join(product.name for product in counted.order_by("name"))
+    EmailMessage(
+        subject=_("Licence keys running low: %(name)s") % {"name": names},
+        body="\n".join(lines),
         to=recipients,
     ).send()

@@ -57,12 +57,13 @@ def reconcile_payments_task() -> dict:
 
 
 @shared_task
-def send_key_pool_low_email_task(product_id: int) -> None:
-    """Tell the store managers a licence key pool ran low (once per crossing: the service marked
-    the product before enqueuing this)."""
+def send_key_pool_low_email_task(product_ids: list[int]) -> None:
+    """Tell the store managers which licence key pools ran low (once per crossing: the service
+    marked the products before enqueuing this; running it twice sends the email twice, which
+    is harmless)."""
     from .emails import send_key_pool_low_email
     from .models import Product
 
-    product = Product.objects.filter(pk=product_id).first()
-    if product is not None:
-        send_key_pool_low_email(product)
+    products = list(Product.objects.filter(pk__in=product_ids).order_by("name"))
+    if products:
+        send_key_pool_low_email(products)

@@ -167,10 +167,11 @@ def import_licence_keys(
 
 
 def alert_low_key_pools(product_ids) -> list[int]:
-    """After keys left the pools of `product_ids`: for each licence product now below its
-    threshold and not yet reported, mark it and enqueue one email to the store managers. The
-    conditional UPDATE is the guard, so two checkouts crossing at once send one email. Call
-    inside the transaction that took the keys. Returns the products reported."""
+    """After keys left the pools of `product_ids`: the licence products now below their
+    threshold and not yet reported are marked, and one outbox message emails the store managers
+    about them. The rows are locked and re-checked, so two checkouts crossing at once report a
+    product once. A fixed number of queries however many products. Call inside the transaction
+    that took the keys. Returns the products reported."""
     ids = sorted(set(product_ids))
     if not ids:
         return []
@@ -182,11 +183,15 @@ def alert_low_key_pools(product_ids) -> list[int]:
         .filter(left__lt=F("key_low_threshold"))
         .values_list("pk", flat=True)
     )
-    reported = []
-    for product_id in low:
-        if Product.objects.filter(pk=product_id, key_pool_low_since=None).update(
-            key_pool_low_since=timezone.now()
-        ):
-            enqueue("orders.tasks.send_key_pool_low_email_task", product_id)
-            reported.append(product_id)
+    if not low:
+        return []
+    reported = list(
+        Product.objects.select_for_update()
+        .filter(pk__in=low, key_pool_low_since=None)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if reported:
+        Product.objects.filter(pk__in=reported).update(key_pool_low_since=timezone.now())
+        enqueue("orders.tasks.send_key_pool_low_email_task", reported)
     return reported
