@@ -1,5 +1,6 @@
 """State changes of the privacy app. Every path (view, admin, command, task) calls these."""
 
+import hashlib
 import time
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -85,8 +86,6 @@ def publish_policy(policy: PolicyVersion, *, acting_user: AbstractBaseUser | Non
 
 def _text_digest(text: str) -> str:
     # The trail names a text change without copying the whole policy into it.
-    import hashlib
-
     return f"{len(text)} characters, sha256 {hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
