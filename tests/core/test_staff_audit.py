@@ -208,3 +208,16 @@ def test_a_user_with_no_change_records_writes_no_row():
     user = User.objects.create_user("x@example.com", full_name="X")
     assert record_staff_change(None, user, action="update", changes={}) is None
     assert StaffChange.objects.count() == 0
+
+
+def test_the_trail_is_exported_with_a_persons_data_by_them_and_about_them(manager):
+    from ipmart.core import personal_data
+    from ipmart.core.audit import record_staff_change
+
+    person = UserFactory(email="aina@example.com")
+    record_staff_change(manager, person, action="update", changes={"is_staff": ["no", "yes"]})
+    record_staff_change(manager, ProductFactory(), action="update", changes={"a": ["1", "2"]})
+    about = personal_data.export_user(person)["StaffChange"]
+    by = personal_data.export_user(manager)["StaffChange"]
+    assert [(row["record"], row["by_you"]) for row in about] == [("aina@example.com", False)]
+    assert [row["by_you"] for row in by] == [True, True]
