@@ -317,6 +317,7 @@ def main() -> int:
     __import__("customer_service").report()  # bench/customer_service.py (issue 9)
 
     __import__("bench.marketing", fromlist=["marketing_bench"]).marketing_bench()
+    __import__("bench.admin", fromlist=["report"]).report()  # the back office (issue 12)
     return 0
 
 

@@ -7,6 +7,8 @@ from ipmart.core import devmail, health, views
 admin.site.site_header = "IPmart administration"
 admin.site.site_title = "IPmart admin"
 
+handler403 = "ipmart.core.refused.permission_denied"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon),

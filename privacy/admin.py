@@ -4,7 +4,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
+from ipmart.core.admin_mixins import (
+    NoDeleteMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+    StaffTrailHistoryMixin,
+)
 
 from . import registry
 from .admin_mixins import LogsPersonalDataViewsMixin
@@ -25,11 +30,11 @@ from .rights import (
     record_breach,
     update_breach,
 )
-from .services import PolicyError, publish_policy
+from .services import PolicyError, publish_policy, save_policy_draft
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
+class PolicyVersionAdmin(StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = ["version", "effective_date", "published_at", "short_hash"]
     list_filter = ["published_at"]
     search_fields = ["version"]
@@ -39,6 +44,9 @@ class PolicyVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
     @admin.display(description=_("hash"))
     def short_hash(self, obj: PolicyVersion) -> str:
         return obj.content_hash[:12]
+
+    def save_model(self, request, obj, form, change):
+        save_policy_draft(obj, acting_user=request.user)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.is_published:

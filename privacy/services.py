@@ -1,6 +1,7 @@
 """State changes of the privacy app. Every path (view, admin, command, task) calls these."""
 
 import datetime
+import hashlib
 import time
 import zoneinfo
 
@@ -8,6 +9,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+
+from ipmart.core.audit import record_staff_change, save_with_trail
 
 from .models import (
     AcceptanceMethod,
@@ -76,7 +79,39 @@ def publish_policy(policy: PolicyVersion, *, acting_user: AbstractBaseUser | Non
     policy.content_hash = policy.compute_hash()
     policy.published_at = timezone.now()
     policy.save(update_fields=["content_hash", "published_at"])
+    record_staff_change(
+        acting_user,
+        policy,
+        action="publish",
+        changes={"published": ["", policy.published_at.isoformat(timespec="seconds")]},
+        detail=f"SHA-256 {policy.content_hash[:12]}",
+    )
     transaction.on_commit(forget_current_policy)
+    return policy
+
+
+def _text_digest(text: str) -> str:
+    # The trail names a text change without copying the whole policy into it.
+    return f"{len(text)} characters, sha256 {hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+@transaction.atomic
+def save_policy_draft(
+    policy: PolicyVersion, *, acting_user: AbstractBaseUser | None
+) -> PolicyVersion:
+    """Save a draft (new or changed) from admin, audited old → new. Raises PolicyError for a
+    published version (the database trigger refuses it too)."""
+    if (
+        policy.pk
+        and PolicyVersion.objects.filter(pk=policy.pk, published_at__isnull=False).exists()
+    ):
+        raise PolicyError("This policy version is already published and cannot change.")
+    save_with_trail(
+        policy,
+        acting_user=acting_user,
+        fields=["version", "effective_date", "summary", "body_en", "body_ms"],
+        formatters={"body_en": _text_digest, "body_ms": _text_digest},
+    )
     return policy
 
 
