@@ -129,3 +129,22 @@ def top_products(user):
         points,
         fmt=format_ringgit,
     )
+
+
+@register_counts(permission="orders.view_orderawaitingverification", order=15)
+def verification_counts(user) -> list[Item]:
+    """Documents customers uploaded that nobody has decided yet (issue 7's reviewer queue)."""
+    from .models import DocumentStatus, VerificationDocument
+
+    waiting = VerificationDocument.objects.filter(
+        status=DocumentStatus.PENDING, order__status=OrderStatus.ON_HOLD
+    ).count()
+    url = reverse("admin:orders_orderawaitingverification_changelist")
+    return [
+        Item(
+            _("Documents awaiting verification"),
+            waiting,
+            url,
+            permission="orders.view_orderawaitingverification",
+        )
+    ]

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -139,6 +140,33 @@ class OpenClosedFilter(admin.SimpleListFilter):
         return queryset
 
 
+DUE_SOON_DAYS = 7
+
+
+class DueSoonFilter(admin.SimpleListFilter):
+    """Open requests due within a week or already late (the admin home's "due soon")."""
+
+    title = _("due")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("soon", _("Due within %(n)d days") % {"n": DUE_SOON_DAYS})]
+
+    def queryset(self, request, queryset):
+        if self.value() == "soon":
+            return due_soon(queryset)
+        return queryset
+
+
+def due_soon(queryset):
+    limit = timezone.localdate() + timezone.timedelta(days=DUE_SOON_DAYS)
+    return (
+        queryset.filter(status__in=OPEN_REQUEST_STATUSES)
+        .alias(due_by=Coalesce("extended_due_on", "due_on"))
+        .filter(due_by__lte=limit)
+    )
+
+
 class DataRequestForm(forms.ModelForm):
     extend_with_reason = forms.CharField(
         label=_("Extend by 14 days, for this reason"),
@@ -153,7 +181,9 @@ class DataRequestForm(forms.ModelForm):
 
 
 @admin.register(DataRequest)
-class DataRequestAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
+class DataRequestAdmin(
+    LogsPersonalDataViewsMixin, StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin
+):
     """The data protection officer's queue: open requests, oldest due first. State and answer
     change through privacy.rights (answer_data_request, extend_data_request)."""
 
@@ -167,7 +197,7 @@ class DataRequestAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdm
         "due",
         "channel",
     ]
-    list_filter = [OpenClosedFilter, "kind", "channel"]
+    list_filter = [OpenClosedFilter, DueSoonFilter, "kind", "channel"]
     list_select_related = ["user"]
     search_fields = ["reference", "user__email"]
     readonly_fields = [
@@ -269,7 +299,9 @@ class BreachForm(forms.ModelForm):
 
 
 @admin.register(Breach)
-class BreachAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
+class BreachAdmin(
+    LogsPersonalDataViewsMixin, StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin
+):
     """The breach register: the Commissioner's 72-hour deadline from discovery is shown, and
     the affected customers are listed from the registry (action)."""
 

@@ -97,8 +97,25 @@ def _pages():
             _all("orders.add_licencekey"),
         ),
         (reverse("admin:orders_order_change", args=[order.pk]), _any("orders.view_order")),
+        (
+            reverse("admin:orders_order_flag", args=[_flaggable_order().pk]),
+            _all("orders.change_order"),
+        ),
+    ]
+    # Issue 8's campaign pages that answer a GET (schedule, cancel and test are POST-only).
+    campaign = ROW_MAKERS["marketing.Campaign"](1)[0]
+    view_campaign = _any("marketing.view_campaign", "marketing.change_campaign")
+    pages += [
+        (reverse("admin:marketing_campaign_preview", args=[campaign.pk]), view_campaign),
+        (reverse("admin:marketing_campaign_progress", args=[campaign.pk]), view_campaign),
     ]
     return pages
+
+
+def _flaggable_order():
+    order = OrderFactory(status=OrderStatus.PAID, paid_at=timezone.now())
+    OrderLineFactory(order=order, product=ProductFactory())
+    return order
 
 
 def _shippable_order():
