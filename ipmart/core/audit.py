@@ -58,7 +58,9 @@ def record_staff_change(
 ) -> StaffChange | None:
     """Write one audit row. Call inside the service's transaction, after the change is saved.
     `actor` is the staff member (None: the system). An "update" with no changes writes nothing
-    and returns None."""
+    and returns None. The record is named by `target.audit_repr` when the model has one (a
+    person's account is named by its id, not its email: the trail is append-only and outlives
+    an account closure)."""
     # Plain text (lazy translations and numbers included), JSON-safe.
     changes = {str(name): [str(old), str(new)] for name, (old, new) in (changes or {}).items()}
     if action == "update" and not changes and not detail:
@@ -67,7 +69,7 @@ def record_staff_change(
         actor=actor if getattr(actor, "pk", None) else None,
         content_type=ContentType.objects.get_for_model(target, for_concrete_model=False),
         object_id=str(target.pk),
-        object_repr=str(target)[:200],
+        object_repr=str(getattr(target, "audit_repr", None) or target)[:200],
         action=action,
         changes=changes,
         detail=detail[:300],

@@ -38,7 +38,7 @@ def export_user(user) -> dict[str, list[dict]]:
             {
                 "at": change.at.isoformat(),
                 "action": change.action,
-                "record": change.object_repr,
+                "object_repr": change.object_repr,
                 "changes": change.changes,
                 "detail": change.detail,
                 "by_you": change.actor_id == user.pk,

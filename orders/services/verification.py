@@ -63,6 +63,13 @@ def request_verification(order: Order, *, acting_user: AbstractBaseUser, reason:
         message=f"verification asked by staff: {reason}"[:300],
         actor=acting_user,
     )
+    record_staff_change(
+        acting_user,
+        order,
+        action="update",
+        changes={"status": [OrderStatus.PAID.label, OrderStatus.ON_HOLD.label]},
+        detail=reason,
+    )
     enqueue("orders.tasks.send_order_email_task", order.pk, "verification_requested")
 
 

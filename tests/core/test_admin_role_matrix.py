@@ -231,3 +231,16 @@ def test_an_order_offers_only_the_actions_its_state_allows():
     body = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert ship_url not in body
     assert reverse("admin:orders_order_refund", args=[order.pk]) in body
+
+
+def test_asking_for_documents_is_offered_only_while_the_order_may_be_held():
+    # given a paid order not delivered yet, and one already fulfilled
+    manager = _user_for("store manager")
+    client = Client()
+    client.force_login(manager)
+    paid = _flaggable_order()
+    shipped = _shippable_order()  # has its fulfilment: too late to hold
+    # then only the first offers the action (issue 7's flag, now among the order's actions)
+    for order, offered in [(paid, True), (shipped, False)]:
+        body = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+        assert (reverse("admin:orders_order_flag", args=[order.pk]) in body) is offered

@@ -121,6 +121,10 @@ def test_a_store_manager_holds_an_order_by_hand(client, django_capture_on_commit
     event = order.events.get(kind=OrderEventKind.HELD)
     assert event.actor == manager and "odd address" in event.message
     assert len(mail.outbox) == 1
+    from ipmart.core.audit import changes_for
+
+    (change,) = changes_for(order)
+    assert change.actor == manager and change.detail == "odd address"
     # fulfilment keeps it held until documents are approved
     assert fulfil_order(order) is False
 
