@@ -7,10 +7,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from ipmart.core.admin_mixins import ReadOnlyStackedInline
+from ipmart.core.admin_mixins import ReadOnlyStackedInline, StaffTrailHistoryMixin
 from privacy.admin_mixins import LogsPersonalDataViewsMixin
 
 from .models import Address, User
+from .services import STAFF_EDITABLE_FIELDS, create_account_by_staff, update_account_by_staff
 
 
 class AddressInline(ReadOnlyStackedInline):
@@ -35,7 +36,7 @@ class UserChange(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(LogsPersonalDataViewsMixin, DjangoUserAdmin):
+class UserAdmin(LogsPersonalDataViewsMixin, StaffTrailHistoryMixin, DjangoUserAdmin):
     """Customers and staff. Roles without change permission see it read-only; opening a person's
     page is a view of their personal data and is written to the access log."""
 
@@ -64,6 +65,37 @@ class UserAdmin(LogsPersonalDataViewsMixin, DjangoUserAdmin):
             },
         )
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # View-only roles: the password block only links to a form they cannot open.
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
+    def save_model(self, request, obj, form, change):
+        # Through the services: audited, and the email through allauth's records.
+        if not change:
+            create_account_by_staff(obj, acting_user=request.user, request=request)
+            return
+        data = {
+            name: form.cleaned_data[name]
+            for name in [*STAFF_EDITABLE_FIELDS, "email", "groups", "user_permissions"]
+            if name in form.cleaned_data
+        }
+        update_account_by_staff(obj, data=data, acting_user=request.user, request=request)
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            super().save_related(request, form, formsets, change)
+            return
+        # Groups and permissions were set by the service (form.save_m2m would set them again
+        # outside the audit); the address inline is read-only.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -71,6 +71,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    @property
+    def audit_repr(self) -> str:
+        """How the staff audit trail names this account: no email, since the trail is
+        append-only and is kept after the account is closed and anonymised."""
+        return f"account {self.pk}"
+
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()

@@ -89,6 +89,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "privacy.change_policyversion",
         "privacy.view_accesslog",
         "core.view_outboxmessage",
+        "core.view_staffchange",
     },
     # Handles data requests and privacy complaints, keeps the breach register, answers for the
     # access log and disclosures (PDPA 2024). Looks customers up; never edits orders.

@@ -2,7 +2,15 @@
 
 from typing import Any
 
+from allauth.account.internal.flows.email_verification import (
+    send_verification_email_to_address,
+)
+from allauth.account.models import EmailAddress
+from allauth.core.context import request_context
 from django.db import transaction
+from django.http import HttpRequest
+
+from ipmart.core.audit import diff, display_value, record_staff_change, snapshot
 
 from .models import Address, User
 
@@ -95,3 +103,96 @@ def delete_address(address: Address) -> None:
         successor.is_default_shipping = True
     if was_billing or was_shipping:
         successor.save(update_fields=["is_default_billing", "is_default_shipping", "updated_at"])
+
+
+# What staff may change on a person's account in admin, each change audited (old → new).
+STAFF_EDITABLE_FIELDS = [
+    "full_name",
+    "phone",
+    "preferred_language",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+]
+STAFF_AUDITED_FIELDS = [*STAFF_EDITABLE_FIELDS, "email", "groups", "user_permissions"]
+
+
+def _account_snapshot(user: User) -> dict[str, Any]:
+    values = snapshot(user, [*STAFF_EDITABLE_FIELDS, "email"])
+    values["groups"] = display_value(list(user.groups.values_list("name", flat=True)))
+    values["user_permissions"] = display_value(
+        [
+            f"{app}.{codename}"
+            for app, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        ]
+    )
+    return values
+
+
+def _change_email(user: User, email: str, *, request: HttpRequest | None) -> EmailAddress:
+    """Through allauth's email records: the new address becomes the primary one, unverified,
+    the old ones go (none is left behind), and allauth sends the new address its verification
+    link after commit (mandatory verification then applies at the next login)."""
+    address = EmailAddress.objects.add_email(request, user, email, confirm=False)
+    if address.verified:
+        address.verified = False
+        address.save(update_fields=["verified"])
+    address.set_as_primary()
+    EmailAddress.objects.filter(user=user).exclude(pk=address.pk).delete()
+    if request is not None:
+        transaction.on_commit(lambda: _send_verification(request, address))
+    return address
+
+
+def _send_verification(request: HttpRequest | None, address: EmailAddress) -> None:
+    # allauth reads the request from its context; after commit it may have been reset.
+    with request_context(request):
+        send_verification_email_to_address(request, address)
+
+
+@transaction.atomic
+def update_account_by_staff(
+    user: User, *, data: dict[str, Any], acting_user: User, request: HttpRequest | None = None
+) -> User:
+    """Change a person's account from admin. `data` holds any of STAFF_EDITABLE_FIELDS, "email",
+    "groups" (Group objects) and "user_permissions" (Permission objects). The email changes
+    through allauth (see `_change_email`). One audit row names every field changed, old → new.
+    The user row is locked for the change."""
+    stored = User.objects.select_for_update().get(pk=user.pk)
+    before = _account_snapshot(stored)
+    for name in STAFF_EDITABLE_FIELDS:
+        setattr(stored, name, data.get(name, getattr(stored, name)))
+    stored.save(update_fields=STAFF_EDITABLE_FIELDS)
+    if "groups" in data:
+        stored.groups.set(data["groups"])
+    if "user_permissions" in data:
+        stored.user_permissions.set(data["user_permissions"])
+    email = (data.get("email") or "").strip().lower()
+    if email and email != stored.email.lower():
+        _change_email(stored, email, request=request)
+        stored.refresh_from_db()
+    record_staff_change(
+        acting_user, stored, action="update", changes=diff(before, _account_snapshot(stored))
+    )
+    for name in [*STAFF_EDITABLE_FIELDS, "email"]:
+        setattr(user, name, getattr(stored, name))
+    return stored
+
+
+@transaction.atomic
+def create_account_by_staff(
+    user: User, *, acting_user: User, request: HttpRequest | None = None
+) -> User:
+    """Save an account made in admin (the form has set its password) with its allauth email
+    record, and audit it."""
+    user.save()
+    EmailAddress.objects.add_email(request, user, user.email, confirm=False).set_as_primary()
+    record_staff_change(
+        acting_user,
+        user,
+        action="create",
+        changes=diff({}, snapshot(user, [*STAFF_EDITABLE_FIELDS, "email"])),
+    )
+    return user

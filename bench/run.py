@@ -319,6 +319,8 @@ def main() -> int:
 
     __import__("bench.marketing", fromlist=["marketing_bench"]).marketing_bench()
     __import__("bench.cache").cache.report()
+
+    __import__("bench.admin", fromlist=["report"]).report()  # the back office (issue 12)
     return 0
 
 

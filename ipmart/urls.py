@@ -9,6 +9,8 @@ handler500 = "ipmart.core.request_id.server_error"
 admin.site.site_header = "IPmart administration"
 admin.site.site_title = "IPmart admin"
 
+handler403 = "ipmart.core.refused.permission_denied"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon),

@@ -1,31 +1,42 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyTabularInline
+from ipmart.core.admin_filters import DateRangeFilter
+from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyTabularInline, StaffTrailHistoryMixin
+from ipmart.core.csv_export import csv_bytes
+from ipmart.core.http import client_ip
+from ipmart.core.money import RinggitFieldsMixin, format_ringgit, ringgit_column
+from ipmart.core.refused import require_permissions
 from privacy.admin_mixins import LogsPersonalDataViewsMixin
+from privacy.models import AccessAction
+from privacy.services import log_access
 
+from .admin_dashboard import awaiting_shipping
 from .admin_verification import VerificationDocumentInline  # also registers the queue
 from .forms import FlagForVerificationForm, ShipForm
 from .models import (
     Category,
+    Fulfilment,
     LicenceKey,
     LicenceKeyStatus,
     Order,
     OrderEvent,
     OrderLine,
+    OrderStatus,
     PaymentAttempt,
     Product,
+    ProductKind,
     Refund,
     Shipment,
     TaxRate,
 )
-from .money import format_myr
 from .services.catalogue import (
     KeyImportError,
     import_licence_keys,
@@ -34,12 +45,26 @@ from .services.catalogue import (
     save_tax_rate,
 )
 from .services.errors import ShopError
-from .services.fulfilment import mark_shipped, refund_order
+from .services.fulfilment import (
+    can_refund,
+    can_ship,
+    mark_shipped,
+    refund_order,
+    ship_orders_from_csv,
+)
 from .services.verification import request_verification
+
+SHIP_PERMISSIONS = ("orders.change_order", "orders.add_shipment")
+REFUND_PERMISSIONS = ("orders.change_order", "orders.add_refund")
+FLAG_PERMISSIONS = ("orders.change_order",)
+
+
+def _has_all(user, permissions) -> bool:
+    return all(user.has_perm(perm) for perm in permissions)
 
 
 @admin.register(Category)
-class CategoryAdmin(NoDeleteMixin, admin.ModelAdmin):
+class CategoryAdmin(StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "position"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -51,13 +76,28 @@ class KeyImportForm(forms.Form):
     file = forms.FileField(label=_("CSV file, one licence key per line"))
 
 
+class KeyPoolFilter(admin.SimpleListFilter):
+    title = _("key pool")
+    parameter_name = "key_pool"
+
+    def lookups(self, request, model_admin):
+        return [("low", _("Running low"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "low":
+            return queryset.filter(kind=ProductKind.LICENCE, keys_left__lt=F("key_low_threshold"))
+        return queryset
+
+
 @admin.register(Product)
-class ProductAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["name", "kind", "category", "price", "stock", "keys_available", "is_active"]
-    list_filter = ["kind", "category", "is_active"]
+class ProductAdmin(RinggitFieldsMixin, StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
+    list_display = ["name", "kind", "category", "price", "stock", "is_active"]
+    list_filter = ["kind", "category", "is_active", KeyPoolFilter]
     list_select_related = ["category"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    ringgit_fields = {"price_sen": _("Price (RM, before tax)")}
+    exclude = ["key_pool_low_since"]
 
     def get_queryset(self, request):
         return (
@@ -72,14 +112,44 @@ class ProductAdmin(NoDeleteMixin, admin.ModelAdmin):
 
     @admin.display(description=_("price"), ordering="price_sen")
     def price(self, obj):
-        return format_myr(obj.price_sen)
+        return format_ringgit(obj.price_sen)
 
-    @admin.display(description=_("keys available"), ordering="keys_left")
-    def keys_available(self, obj):
-        if obj.kind != "licence":
-            return "—"
-        url = reverse("admin:orders_product_import_keys", args=[obj.pk])
-        return format_html('{} · <a href="{}">{}</a>', obj.keys_left, url, _("import"))
+    def get_list_display(self, request):
+        # The key column links only to pages this viewer may open.
+        return [
+            "name",
+            "kind",
+            "category",
+            "price",
+            "stock",
+            self._keys_column(request.user),
+            "is_active",
+        ]
+
+    @staticmethod
+    def _keys_column(user):
+        can_list = user.has_perm("orders.view_licencekey")
+        can_import = user.has_perm("orders.add_licencekey")
+        list_url = reverse("admin:orders_licencekey_changelist")
+
+        @admin.display(description=_("keys available"), ordering="keys_left")
+        def keys_available(obj):
+            if obj.kind != ProductKind.LICENCE:
+                return "—"
+            links = []
+            if can_list:
+                links.append((f"{list_url}?product__id__exact={obj.pk}", _("list")))
+            if can_import:
+                url = reverse("admin:orders_product_import_keys", args=[obj.pk])
+                links.append((url, _("import")))
+            low = ""
+            if obj.keys_left < obj.key_low_threshold:
+                low = format_html(" <strong>{}</strong>", _("low"))
+            return format_html(
+                "{}{}{}", obj.keys_left, low, format_html_join("", ' · <a href="{}">{}</a>', links)
+            )
+
+        return keys_available
 
     def save_model(self, request, obj, form, change):
         save_product(obj, acting_user=request.user)
@@ -95,8 +165,7 @@ class ProductAdmin(NoDeleteMixin, admin.ModelAdmin):
         ]
 
     def import_keys(self, request, product_id: int):
-        if not request.user.has_perm("orders.add_licencekey"):
-            raise PermissionDenied
+        require_permissions(request.user, "orders.add_licencekey")
         product = get_object_or_404(Product, pk=product_id)
         form = KeyImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
@@ -123,7 +192,7 @@ class ProductAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(NoDeleteMixin, admin.ModelAdmin):
+class TaxRateAdmin(StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = ["kind", "name", "rate_percent"]
 
     def save_model(self, request, obj, form, change):
@@ -135,15 +204,23 @@ class TaxRateAdmin(NoDeleteMixin, admin.ModelAdmin):
 
 @admin.register(LicenceKey)
 class LicenceKeyAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["product", "masked_key", "status", "imported_at", "issued_at"]
+    list_display = ["product", "masked_key", "status", "order_link", "imported_at", "issued_at"]
     list_filter = ["status", "product"]
-    list_select_related = ["product"]
-    fields = ["product", "masked_key", "status", "order_line", "imported_at", "issued_at"]
+    list_select_related = ["product", "order_line__order"]
+    fields = ["product", "masked_key", "status", "order_link", "imported_at", "issued_at"]
     readonly_fields = fields
 
     @admin.display(description=_("key"))
     def masked_key(self, obj):
         return obj.masked
+
+    @admin.display(description=_("order"))
+    def order_link(self, obj):
+        if obj.order_line_id is None:
+            return "—"
+        order = obj.order_line.order
+        url = reverse("admin:orders_order_change", args=[order.pk])
+        return format_html('<a href="{}">{}</a>', url, order.number)
 
     def has_add_permission(self, request) -> bool:
         return False  # keys arrive through the CSV import on the product
@@ -155,18 +232,16 @@ class OrderLineInline(ReadOnlyTabularInline):
         "product_name",
         "kind",
         "quantity",
-        "unit_price_sen",
+        "unit_price",
         "tax_rate_percent",
-        "tax_sen",
+        "tax",
         "shipped_at",
     ]
     readonly_fields = fields
-
-
-class OrderEventInline(ReadOnlyTabularInline):
-    model = OrderEvent
-    fields = ["at", "kind", "message", "actor"]
-    readonly_fields = fields
+    unit_price = admin.display(description=_("unit price"))(
+        lambda self, obj: format_ringgit(obj.unit_price_sen)
+    )
+    tax = admin.display(description=_("tax"))(lambda self, obj: format_ringgit(obj.tax_sen))
 
 
 class PaymentAttemptInline(ReadOnlyTabularInline):
@@ -175,12 +250,15 @@ class PaymentAttemptInline(ReadOnlyTabularInline):
         "merchant_reference",
         "status",
         "gateway_status",
-        "amount_sen",
+        "amount",
         "currency",
         "gateway_payment_id",
         "created_at",
     ]
     readonly_fields = fields
+    amount = admin.display(description=_("amount"))(
+        lambda self, obj: format_ringgit(obj.amount_sen)
+    )
 
 
 class ShipmentInline(ReadOnlyTabularInline):
@@ -191,7 +269,16 @@ class ShipmentInline(ReadOnlyTabularInline):
 
 class RefundInline(ReadOnlyTabularInline):
     model = Refund
-    fields = ["amount_sen", "status", "gateway_status", "reason", "created_at", "created_by"]
+    fields = ["amount", "status", "gateway_status", "reason", "created_at", "created_by"]
+    readonly_fields = fields
+    amount = admin.display(description=_("amount"))(
+        lambda self, obj: format_ringgit(obj.amount_sen)
+    )
+
+
+class OrderEventInline(ReadOnlyTabularInline):
+    model = OrderEvent
+    fields = ["at", "kind", "message", "actor"]
     readonly_fields = fields
 
 
@@ -199,31 +286,114 @@ class RefundForm(forms.Form):
     reason = forms.CharField(max_length=200, label=_("Reason (kept in the order's history)"))
 
 
+class ShippingCsvForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file: order number, carrier, tracking number (one order per line)")
+    )
+
+
+class ProductKindFilter(admin.SimpleListFilter):
+    title = _("product kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return ProductKind.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in ProductKind.values:
+            lines = OrderLine.objects.filter(order=OuterRef("pk"), kind=self.value())
+            return queryset.filter(Exists(lines))
+        return queryset
+
+
+class AwaitingShippingFilter(admin.SimpleListFilter):
+    title = _("work")
+    parameter_name = "awaiting"
+
+    def lookups(self, request, model_admin):
+        return [("shipping", _("Awaiting shipping"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "shipping":
+            return queryset.filter(awaiting_shipping())
+        return queryset
+
+
+class CountryFilter(admin.SimpleListFilter):
+    title = _("billing country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        from django_countries import countries
+
+        codes = (
+            Order.objects.order_by("billing_country")
+            .values_list("billing_country", flat=True)
+            .distinct()
+        )
+        return [(code, f"{countries.name(code) or code} ({code})") for code in codes]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(billing_country=self.value())
+        return queryset
+
+
 @admin.register(Order)
-class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
+class OrderAdmin(
+    LogsPersonalDataViewsMixin, StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin
+):
     """Orders are changed only through their actions (ship, refund); opening one is a view of
     the customer's personal data and is written to the access log."""
 
-    list_display = ["number", "email", "status", "total", "placed_at"]
-    list_filter = ["status", "placed_at"]
-    search_fields = ["number", "email"]
-    date_hierarchy = "placed_at"
+    list_display = [
+        "number",
+        "email",
+        "customer_name",
+        "status",
+        "total",
+        "billing_country",
+        "placed_at",
+    ]
+    list_filter = [
+        "status",
+        ("placed_at", DateRangeFilter),
+        ProductKindFilter,
+        CountryFilter,
+        AwaitingShippingFilter,
+    ]
+    list_select_related = ["user"]
+    list_per_page = 50  # rows are rendered by the stock admin at ~1 ms each (make bench)
+    # The store's order page is the customer's own (a 404 for anyone else): no dead link.
+    view_on_site = False
+    search_fields = [
+        "number",
+        "email",
+        "user__full_name",
+        "attempts__merchant_reference",
+        "attempts__gateway_payment_id",
+    ]
+    search_help_text = _(
+        "Order number, email, customer's name, payment reference, or a licence key's last "
+        "characters (at least 4)."
+    )
+    actions = ["export_csv"]
     fields = [
         "number",
         "user",
         "email",
         "status",
         "billing_address",
+        "billing_country",
         "shipping_address",
-        "subtotal_sen",
-        "tax_sen",
-        "total_sen",
+        "subtotal",
+        "tax",
+        "total",
         "currency",
         "placed_at",
         "paid_at",
         "reserved_until",
         "stock_released",
-        "actions_links",
     ]
     readonly_fields = fields
     inlines = [
@@ -234,28 +404,128 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
         RefundInline,
         OrderEventInline,
     ]
+    subtotal = ringgit_column("subtotal_sen", _("subtotal"))
+    tax = ringgit_column("tax_sen", _("tax"))
+    total = ringgit_column("total_sen", _("total"))
 
-    @admin.display(description=_("total"), ordering="total_sen")
-    def total(self, obj):
-        return format_myr(obj.total_sen)
+    @admin.display(description=_("customer"), ordering="user__full_name")
+    def customer_name(self, obj):
+        return obj.user.full_name
 
-    @admin.display(description=_("actions"))
-    def actions_links(self, obj):
-        return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
-            reverse("admin:orders_order_ship", args=[obj.pk]),
-            _("Mark shipped"),
-            reverse("admin:orders_order_refund", args=[obj.pk]),
-            _("Refund"),
-            reverse("admin:orders_order_flag", args=[obj.pk]),
-            _("Ask for verification documents"),
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if len(term) >= 4 and " " not in term:
+            # The key itself is secret: only its end is matched, never listed or sorted.
+            keys = LicenceKey.objects.filter(order_line__order=OuterRef("pk"), key__endswith=term)
+            queryset |= self.model.objects.filter(Exists(keys))
+        return queryset, may_have_duplicates
+
+    def order_actions(self, request, order) -> list[tuple[str, str]]:
+        """The actions this viewer may take on this order in its state (links to their pages)."""
+        actions = []
+        if _has_all(request.user, SHIP_PERMISSIONS) and self._shippable(order):
+            actions.append((reverse("admin:orders_order_ship", args=[order.pk]), _("Mark shipped")))
+        if _has_all(request.user, REFUND_PERMISSIONS) and can_refund(order):
+            actions.append((reverse("admin:orders_order_refund", args=[order.pk]), _("Refund")))
+        if _has_all(request.user, FLAG_PERMISSIONS) and self._flaggable(order):
+            url = reverse("admin:orders_order_flag", args=[order.pk])
+            actions.append((url, _("Ask for verification documents")))
+        return actions
+
+    @staticmethod
+    def _flaggable(order) -> bool:
+        # The same test request_verification makes.
+        return (
+            order.status == OrderStatus.PAID and not Fulfilment.objects.filter(order=order).exists()
         )
+
+    @staticmethod
+    def _shippable(order) -> bool:
+        return can_ship(
+            order,
+            has_fulfilment=Fulfilment.objects.filter(order=order).exists(),
+            has_unshipped_goods=order.lines.filter(
+                kind=ProductKind.PHYSICAL, shipped_at__isnull=True
+            ).exists(),
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "order_actions": self.order_actions(request, order) if order is not None else [],
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_export_permission(self, request) -> bool:
+        return request.user.has_perm("orders.change_order")
+
+    def history_events(self, obj):
+        return [
+            {
+                "at": event.at,
+                "what": event.get_kind_display(),
+                "who": event.actor,
+                "message": event.message,
+            }
+            for event in OrderEvent.objects.filter(order=obj).select_related("actor")
+        ]
+
+    @admin.action(description=_("Export the selected orders as CSV"), permissions=["export"])
+    def export_csv(self, request, queryset):
+        orders = list(queryset.select_related("user").order_by("placed_at", "pk"))
+        header = [
+            "number", "placed_at", "status", "email", "customer", "country",
+            "subtotal", "tax", "total", "currency",
+        ]  # fmt: skip
+        rows = [
+            [
+                order.number,
+                timezone.localtime(order.placed_at).isoformat(timespec="seconds"),
+                order.status,
+                order.email,
+                order.user.full_name,
+                order.billing_country,
+                format_ringgit(order.subtotal_sen),
+                format_ringgit(order.tax_sen),
+                format_ringgit(order.total_sen),
+                order.currency,
+            ]
+            for order in orders
+        ]
+        ip = client_ip(request)
+        for order in orders:
+            log_access(
+                request.user,
+                action=AccessAction.EXPORTED,
+                target=order,
+                subject=order.user,
+                ip_address=ip,
+                detail=f"admin orders CSV export ({len(orders)} orders)",
+            )
+        response = HttpResponse(csv_bytes(header, rows), content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_ship_from_csv": _has_all(request.user, SHIP_PERMISSIONS),
+        }
+        return super().changelist_view(request, extra_context)
+
     def get_urls(self):
         return [
+            path(
+                "ship-from-csv/",
+                self.admin_site.admin_view(self.ship_csv_view),
+                name="orders_order_ship_csv",
+            ),
             path(
                 "<int:order_id>/ship/",
                 self.admin_site.admin_view(self.ship_view),
@@ -283,9 +553,8 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
     def access_detail(self, obj) -> str:
         return f"admin order {obj.number}"
 
-    def _action_view(self, request, order_id, *, permission, form_class, title, run):
-        if not (request.user.has_perm("orders.change_order") and request.user.has_perm(permission)):
-            raise PermissionDenied
+    def _action_view(self, request, order_id, *, permissions, form_class, title, run):
+        require_permissions(request.user, *permissions)
         order = get_object_or_404(Order, pk=order_id)
         form = form_class(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -309,7 +578,7 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
         return self._action_view(
             request,
             order_id,
-            permission="orders.add_shipment",
+            permissions=SHIP_PERMISSIONS,
             form_class=ShipForm,
             title=_("Mark order %(number)s shipped"),
             run=lambda order, data: mark_shipped(
@@ -324,7 +593,7 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
         return self._action_view(
             request,
             order_id,
-            permission="orders.add_refund",
+            permissions=REFUND_PERMISSIONS,
             form_class=RefundForm,
             title=_("Refund order %(number)s in full"),
             run=lambda order, data: refund_order(
@@ -336,10 +605,34 @@ class OrderAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
         return self._action_view(
             request,
             order_id,
-            permission="orders.change_order",
+            permissions=FLAG_PERMISSIONS,
             form_class=FlagForVerificationForm,
             title=_("Hold order %(number)s for verification documents"),
             run=lambda order, data: request_verification(
                 order, reason=data["reason"], acting_user=request.user
             ),
         )
+
+    def ship_csv_view(self, request):
+        require_permissions(request.user, *SHIP_PERMISSIONS)
+        form = ShippingCsvForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                shipments = ship_orders_from_csv(
+                    upload.read(1024 * 1024 + 1), acting_user=request.user
+                )
+            except ShopError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(
+                    request, _("%(n)d order(s) marked shipped.") % {"n": len(shipments)}
+                )
+                return redirect("admin:orders_order_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": _("Ship orders from a CSV of tracking numbers"),
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/orders/ship_csv.html", context)

@@ -20,8 +20,14 @@ from django.utils.html import format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
+from ipmart.core.admin_mixins import (
+    NoDeleteMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+    StaffTrailHistoryMixin,
+)
 from ipmart.core.http import client_ip
+from ipmart.core.money import format_ringgit
 from privacy.admin_mixins import LogsPersonalDataViewsMixin
 from privacy.models import AccessAction
 from privacy.services import log_access
@@ -38,7 +44,6 @@ from .models import (
     PaymentAttempt,
     VerificationDocument,
 )
-from .money import format_myr
 from .services.errors import ShopError
 from .services.verification import approve_document, open_preview, reject_document
 
@@ -121,7 +126,7 @@ class OrderAwaitingVerificationAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, 
 
     @admin.display(description=_("total"))
     def total(self, obj):
-        return format_myr(obj.total_sen)
+        return format_ringgit(obj.total_sen)
 
     @admin.display(description=_("card country"))
     def card_country(self, obj):
@@ -276,7 +281,7 @@ class VerificationDocumentInline(ReadOnlyTabularInline):
 
 
 @admin.register(VerificationDocument)
-class VerificationDocumentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class VerificationDocumentAdmin(StaffTrailHistoryMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Documents' metadata and decisions (never their content or file names)."""
 
     list_display = ["__str__", "order", "kind", "status", "uploaded_at", "decided_at", "shredded"]

@@ -80,3 +80,46 @@ def send_order_email_once(order: Order, kind: str) -> bool:
             return False
         send_order_email(order, kind)
     return True
+
+
+def send_key_pool_low_email(products) -> None:
+    """Email every active store manager that these products' key pools are below threshold."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count, Q
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from accounts.roles import STORE_MANAGER
+
+    from .models import Product
+
+    managers = get_user_model().objects.filter(
+        is_active=True, is_staff=True, groups__name=STORE_MANAGER
+    )
+    recipients = sorted({user.email for user in managers})
+    if not recipients:
+        return
+    counted = Product.objects.filter(pk__in=[p.pk for p in products]).annotate(
+        left=Count("licence_keys", filter=Q(licence_keys__status=LicenceKeyStatus.AVAILABLE))
+    )
+    lines = []
+    for product in counted.order_by("name"):
+        url = settings.SITE_URL + reverse("admin:orders_product_import_keys", args=[product.pk])
+        lines.append(
+            _(
+                "Only %(left)d licence key(s) are left for %(name)s (alert below %(threshold)d).\n"
+                "Import more keys: %(url)s\n"
+            )
+            % {
+                "left": product.left,
+                "name": product.name,
+                "threshold": product.key_low_threshold,
+                "url": url,
+            }
+        )
+    names = ", ".join(product.name for product in counted.order_by("name"))
+    EmailMessage(
+        subject=_("Licence keys running low: %(name)s") % {"name": names},
+        body="\n".join(lines),
+        to=recipients,
+    ).send()

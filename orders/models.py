@@ -74,6 +74,23 @@ class Product(models.Model):
         default=False,
         help_text=_("Paid orders with this product wait for verification documents."),
     )
+    key_pattern = models.CharField(
+        _("licence key pattern"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Regular expression every imported key must match in full, e.g. "
+            "[A-Z0-9]{5}(-[A-Z0-9]{5}){4}. Empty: letters, digits and dashes only."
+        ),
+    )
+    key_low_threshold = models.PositiveIntegerField(
+        _("key pool alert below"),
+        default=10,
+        help_text=_("Store managers are emailed once when fewer keys than this are left."),
+    )
+    # Set when the pool went below the threshold and store managers were told; cleared when an
+    # import fills it again (so each crossing alerts once).
+    key_pool_low_since = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,8 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from ipmart.core.money import format_ringgit
+
 
 def tax_sen(amount_sen: int, rate_percent: Decimal) -> int:
     return int((Decimal(amount_sen) * rate_percent / 100).quantize(Decimal(1), ROUND_HALF_UP))
@@ -9,5 +11,4 @@ def tax_sen(amount_sen: int, rate_percent: Decimal) -> int:
 
 def format_myr(amount_sen: int) -> str:
     """1234567 → "RM 12,345.67"."""
-    ringgit, sen = divmod(int(amount_sen), 100)
-    return f"RM {ringgit:,}.{sen:02d}"
+    return format_ringgit(amount_sen)

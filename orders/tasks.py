@@ -82,3 +82,16 @@ def shred_expired_documents_task() -> int:
     from .retention import shred_expired_documents
 
     return len(shred_expired_documents(now=timezone.now()))
+
+
+@shared_task
+def send_key_pool_low_email_task(product_ids: list[int]) -> None:
+    """Tell the store managers which licence key pools ran low (once per crossing: the service
+    marked the products before enqueuing this; running it twice sends the email twice, which
+    is harmless)."""
+    from .emails import send_key_pool_low_email
+    from .models import Product
+
+    products = list(Product.objects.filter(pk__in=product_ids).order_by("name"))
+    if products:
+        send_key_pool_low_email(products)

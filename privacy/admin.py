@@ -1,10 +1,16 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
+from ipmart.core.admin_mixins import (
+    NoDeleteMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+    StaffTrailHistoryMixin,
+)
 
 from . import registry
 from .admin_mixins import LogsPersonalDataViewsMixin
@@ -25,11 +31,11 @@ from .rights import (
     record_breach,
     update_breach,
 )
-from .services import PolicyError, publish_policy
+from .services import PolicyError, publish_policy, save_policy_draft
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
+class PolicyVersionAdmin(StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = ["version", "effective_date", "published_at", "short_hash"]
     list_filter = ["published_at"]
     search_fields = ["version"]
@@ -39,6 +45,9 @@ class PolicyVersionAdmin(NoDeleteMixin, admin.ModelAdmin):
     @admin.display(description=_("hash"))
     def short_hash(self, obj: PolicyVersion) -> str:
         return obj.content_hash[:12]
+
+    def save_model(self, request, obj, form, change):
+        save_policy_draft(obj, acting_user=request.user)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.is_published:
@@ -131,6 +140,33 @@ class OpenClosedFilter(admin.SimpleListFilter):
         return queryset
 
 
+DUE_SOON_DAYS = 7
+
+
+class DueSoonFilter(admin.SimpleListFilter):
+    """Open requests due within a week or already late (the admin home's "due soon")."""
+
+    title = _("due")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("soon", _("Due within %(n)d days") % {"n": DUE_SOON_DAYS})]
+
+    def queryset(self, request, queryset):
+        if self.value() == "soon":
+            return due_soon(queryset)
+        return queryset
+
+
+def due_soon(queryset):
+    limit = timezone.localdate() + timezone.timedelta(days=DUE_SOON_DAYS)
+    return (
+        queryset.filter(status__in=OPEN_REQUEST_STATUSES)
+        .alias(due_by=Coalesce("extended_due_on", "due_on"))
+        .filter(due_by__lte=limit)
+    )
+
+
 class DataRequestForm(forms.ModelForm):
     extend_with_reason = forms.CharField(
         label=_("Extend by 14 days, for this reason"),
@@ -145,7 +181,9 @@ class DataRequestForm(forms.ModelForm):
 
 
 @admin.register(DataRequest)
-class DataRequestAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
+class DataRequestAdmin(
+    LogsPersonalDataViewsMixin, StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin
+):
     """The data protection officer's queue: open requests, oldest due first. State and answer
     change through privacy.rights (answer_data_request, extend_data_request)."""
 
@@ -159,7 +197,7 @@ class DataRequestAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdm
         "due",
         "channel",
     ]
-    list_filter = [OpenClosedFilter, "kind", "channel"]
+    list_filter = [OpenClosedFilter, DueSoonFilter, "kind", "channel"]
     list_select_related = ["user"]
     search_fields = ["reference", "user__email"]
     readonly_fields = [
@@ -261,7 +299,9 @@ class BreachForm(forms.ModelForm):
 
 
 @admin.register(Breach)
-class BreachAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
+class BreachAdmin(
+    LogsPersonalDataViewsMixin, StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin
+):
     """The breach register: the Commissioner's 72-hour deadline from discovery is shown, and
     the affected customers are listed from the registry (action)."""
 

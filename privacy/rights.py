@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from ipmart.core.audit import diff, record_staff_change, snapshot
 from ipmart.core.outbox import enqueue
 
 from . import registry
@@ -162,7 +163,21 @@ def extend_data_request(
     request.extension_reason = reason.strip()
     request.handled_by = acting_user
     request.save(update_fields=["extended_due_on", "extension_reason", "handled_by"])
+    record_staff_change(
+        acting_user,
+        request,
+        action="update",
+        changes={"extended_due_on": ["", request.extended_due_on.isoformat()]},
+        detail=_text_digest(request.extension_reason),
+    )
     return request
+
+
+def _text_digest(text: str) -> str:
+    # The trail names a text change (the customer's request, the answer) without copying it.
+    from .services import _text_digest as digest
+
+    return digest(text) if text else ""
 
 
 @transaction.atomic
@@ -176,12 +191,17 @@ def answer_data_request(
     request = DataRequest.objects.select_for_update().get(pk=request.pk)
     if status == DataRequestStatus.REFUSED and not resolution.strip():
         raise DataRightsError(_("A refusal states its reasons."))
+    trail = {"status": lambda value: DataRequestStatus(value).label, "resolution": _text_digest}
+    before = snapshot(request, trail, trail)
     request.status = status
     request.resolution = resolution.strip()
     request.handled_by = acting_user
     closing = status in {DataRequestStatus.DONE, DataRequestStatus.REFUSED}
     request.closed_at = (request.closed_at or timezone.now()) if closing else None
     request.save(update_fields=["status", "resolution", "handled_by", "closed_at"])
+    record_staff_change(
+        acting_user, request, action="update", changes=diff(before, snapshot(request, trail, trail))
+    )
     return request
 
 
@@ -214,7 +234,7 @@ def record_breach(
     if unknown:
         raise DataRightsError(f"not declared personal data: {', '.join(sorted(unknown))}")
     now = timezone.now()
-    return Breach.objects.create(
+    breach = Breach.objects.create(
         reference=new_breach_reference(now),
         summary=summary,
         description=description,
@@ -229,6 +249,13 @@ def record_breach(
         recorded_by=acting_user,
         created_at=now,
     )
+    record_staff_change(
+        acting_user,
+        breach,
+        action="create",
+        changes=diff({}, snapshot(breach, BREACH_FIELDS)),
+    )
+    return breach
 
 
 BREACH_FIELDS = (
@@ -254,6 +281,7 @@ def update_breach(breach: Breach, *, data: dict, acting_user: AbstractBaseUser) 
     }
     if unknown:
         raise DataRightsError(f"not declared personal data: {', '.join(sorted(unknown))}")
+    before = snapshot(breach, BREACH_FIELDS)
     for name in BREACH_FIELDS:
         if name in data:
             value = data[name]
@@ -265,6 +293,9 @@ def update_breach(breach: Breach, *, data: dict, acting_user: AbstractBaseUser) 
                 value = value or 0
             setattr(breach, name, value)
     breach.save()
+    record_staff_change(
+        acting_user, breach, action="update", changes=diff(before, snapshot(breach, BREACH_FIELDS))
+    )
     return breach
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import time
 import zoneinfo
 from typing import TYPE_CHECKING
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING
 from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+
+from ipmart.core.audit import record_staff_change, save_with_trail
 
 from .models import (
     AcceptanceMethod,
@@ -82,7 +85,37 @@ def publish_policy(policy: PolicyVersion, *, acting_user: User | None) -> Policy
     policy.content_hash = policy.compute_hash()
     policy.published_at = timezone.now()
     policy.save(update_fields=["content_hash", "published_at"])
+    record_staff_change(
+        acting_user,
+        policy,
+        action="publish",
+        changes={"published": ["", policy.published_at.isoformat(timespec="seconds")]},
+        detail=f"SHA-256 {policy.content_hash[:12]}",
+    )
     transaction.on_commit(forget_current_policy)
+    return policy
+
+
+def _text_digest(text: str) -> str:
+    # The trail names a text change without copying the whole policy into it.
+    return f"{len(text)} characters, sha256 {hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+@transaction.atomic
+def save_policy_draft(policy: PolicyVersion, *, acting_user: User | None) -> PolicyVersion:
+    """Save a draft (new or changed) from admin, audited old → new. Raises PolicyError for a
+    published version (the database trigger refuses it too)."""
+    if (
+        policy.pk
+        and PolicyVersion.objects.filter(pk=policy.pk, published_at__isnull=False).exists()
+    ):
+        raise PolicyError("This policy version is already published and cannot change.")
+    save_with_trail(
+        policy,
+        acting_user=acting_user,
+        fields=["version", "effective_date", "summary", "body_en", "body_ms"],
+        formatters={"body_en": _text_digest, "body_ms": _text_digest},
+    )
     return policy
 
 

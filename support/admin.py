@@ -61,6 +61,21 @@ def handlers_of(inquiry: Inquiry):
     )
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """Active inquiries past their next target (the admin home's "Inquiries overdue")."""
+
+    title = _("due")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.filter(overdue=1)
+        return queryset
+
+
 class AgeFilter(admin.SimpleListFilter):
     title = _("age")
     parameter_name = "age"
@@ -148,7 +163,13 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
         "assignee",
         "age",
     ]
-    list_filter = ["status", "category", ("assignee", admin.RelatedOnlyFieldListFilter), AgeFilter]
+    list_filter = [
+        "status",
+        "category",
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+        AgeFilter,
+        OverdueFilter,
+    ]
     list_select_related = ["assignee"]
     search_fields = ["reference", "email"]
     list_per_page = 50

@@ -17,3 +17,8 @@ class CoreConfig(AppConfig):
         from .observability import register_collector
 
         register_collector()
+
+        # Each app's admin_dashboard.py registers what its staff need to do now.
+        from . import dashboard
+
+        dashboard.autodiscover()

@@ -1,9 +1,11 @@
 """The transactional outbox: side effects that must happen, written in the same transaction as
 the state change that calls for them (see `ipmart.core.outbox`)."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class OutboxMessage(models.Model):
@@ -34,3 +36,59 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handler}{tuple(self.args)}"
+
+
+class StaffChange(models.Model):
+    """The audit trail of staff changes, append-only: who changed what, when, old → new.
+
+    Written only by `ipmart.core.audit.record_staff_change`, which the services call with their
+    `acting_user`; nothing updates or deletes a row (on PostgreSQL a trigger refuses it)."""
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("kind of record"),
+    )
+    object_id = models.CharField(_("record id"), max_length=64)
+    object_repr = models.CharField(_("record"), max_length=200)
+    action = models.CharField(_("action"), max_length=40)
+    # {"field": ["old", "new"], …}: values as the staff member saw them (ringgit, names).
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("staff change")
+        verbose_name_plural = _("staff changes")
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "-at"], name="staffchange_object"),
+            models.Index(fields=["actor", "-at"], name="staffchange_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_repr}"
+
+    @property
+    def action_label(self) -> str:
+        return str(STAFF_ACTION_LABELS.get(self.action, self.action))
+
+
+# How the services' action names read in admin (an unknown one is shown as it is).
+STAFF_ACTION_LABELS = {
+    "create": _("created"),
+    "update": _("changed"),
+    "ship": _("shipped"),
+    "refund": _("refunded"),
+    "import keys": _("imported keys"),
+    "publish": _("published"),
+}

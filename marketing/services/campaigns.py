@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ipmart.core.audit import record_staff_change
 from ipmart.core.outbox import enqueue
 
 from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus
@@ -55,6 +56,18 @@ def schedule_campaign(
     campaign.status = CampaignStatus.SCHEDULED
     campaign.scheduled_at = send_at or timezone.now()
     campaign.save(update_fields=["status", "scheduled_at"])
+    record_staff_change(
+        acting_user,
+        campaign,
+        action="update",
+        changes={
+            "status": [CampaignStatus.DRAFT.label, CampaignStatus.SCHEDULED.label],
+            "scheduled_at": [
+                "",
+                timezone.localtime(campaign.scheduled_at).isoformat(timespec="minutes"),
+            ],
+        },
+    )
     if campaign.scheduled_at <= timezone.now():
         _begin(campaign)
     return campaign
@@ -89,9 +102,16 @@ def cancel_campaign(campaign: Campaign, *, acting_user: User) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status in {CampaignStatus.SENT, CampaignStatus.CANCELLED}:
         raise CampaignError(f"a {campaign.status} campaign cannot be cancelled")
+    before = CampaignStatus(campaign.status).label
     campaign.status = CampaignStatus.CANCELLED
     campaign.cancelled_at = timezone.now()
     campaign.save(update_fields=["status", "cancelled_at"])
+    record_staff_change(
+        acting_user,
+        campaign,
+        action="update",
+        changes={"status": [before, CampaignStatus.CANCELLED.label]},
+    )
     campaign.deliveries.filter(status=DeliveryStatus.QUEUED).update(
         status=DeliveryStatus.SKIPPED, skip_reason="cancelled"
     )

@@ -3,12 +3,13 @@ ledger (`record_consent`, its only writer) and the suppression list."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from ipmart.core.audit import diff, record_staff_change, snapshot
 from ipmart.core.outbox import enqueue
 
 from ..models import (
@@ -57,14 +58,20 @@ def save_topic(
     name_ms: str,
     consent_text_en: str,
     consent_text_ms: str,
+    acting_user: User | None = None,
 ) -> Topic:
     """Create or change a topic. A change of its wording becomes a new version with its own
     hash (earlier consents keep pointing at the text they were given for); the same wording
-    saved again adds nothing."""
+    saved again adds nothing. With `acting_user` (admin), the change is in the staff audit
+    trail: position, offered, and the text's version number and hash (not the text)."""
+    trail = ["position", "is_active", "text_version"]
+    created = topic is None
     if topic is None:
         topic = Topic.objects.create(code=code, position=position, is_active=is_active)
+        before = {}
     else:
         topic = Topic.objects.select_for_update().get(pk=topic.pk)
+        before = _topic_trail(topic, trail)
         topic.position, topic.is_active = position, is_active
     digest = TopicVersion.hash_of(
         code=topic.code,
@@ -86,7 +93,19 @@ def save_topic(
             content_hash=digest,
         )
     topic.save()
+    if acting_user is not None:
+        changes = diff(before, _topic_trail(topic, trail))
+        record_staff_change(
+            acting_user, topic, action="create" if created else "update", changes=changes
+        )
     return topic
+
+
+def _topic_trail(topic: Topic, fields: list[str]) -> dict[str, Any]:
+    version = topic.current_version
+    values = snapshot(topic, ["position", "is_active"])
+    values["text_version"] = f"v{version.number} {version.content_hash[:10]}" if version else ""
+    return {name: values[name] for name in fields}
 
 
 # --- the consent ledger

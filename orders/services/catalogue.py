@@ -2,18 +2,41 @@
 
 import csv
 import io
+import re
+from collections.abc import Iterable
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ipmart.core.audit import record_staff_change, save_with_trail
+from ipmart.core.money import format_ringgit
+from ipmart.core.outbox import enqueue
 from orders.catalogue import bump_catalogue_version
-from orders.models import Category, LicenceKey, Product, ProductKind, TaxRate
+from orders.models import Category, LicenceKey, LicenceKeyStatus, Product, ProductKind, TaxRate
 
 from .errors import ShopError
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_KEY_LENGTH = 200
+# Without a product's own pattern a key is letters, digits and dashes (no spaces, no "!").
+DEFAULT_KEY_PATTERN = r"[A-Za-z0-9][A-Za-z0-9-]*"
+
+PRODUCT_AUDITED_FIELDS = [
+    "name",
+    "slug",
+    "kind",
+    "category",
+    "summary",
+    "description",
+    "price_sen",
+    "stock",
+    "is_active",
+    "key_pattern",
+    "key_low_threshold",
+]
 
 
 class KeyImportError(ShopError):
@@ -22,36 +45,53 @@ class KeyImportError(ShopError):
 
 @transaction.atomic
 def save_product(product: Product, *, acting_user: AbstractBaseUser | None) -> Product:
-    """Save a product from admin; cached listings are refreshed after commit."""
-    product.save()
+    """Save a product from admin, recording each changed field (price in ringgit) in the staff
+    audit trail; cached listings are refreshed after commit."""
+    save_with_trail(
+        product,
+        acting_user=acting_user,
+        fields=PRODUCT_AUDITED_FIELDS,
+        formatters={"price_sen": format_ringgit, "description": lambda text: text[:80]},
+    )
     bump_catalogue_version()
     return product
 
 
 @transaction.atomic
 def save_category(category: Category, *, acting_user: AbstractBaseUser | None) -> Category:
-    """Save a category from admin; cached listings (which show its name) refresh after commit."""
-    category.save()
+    """Save a category from admin (audited); cached listings (which show its name) refresh
+    after commit."""
+    save_with_trail(category, acting_user=acting_user, fields=["name", "slug", "position"])
     bump_catalogue_version()
     return category
 
 
 @transaction.atomic
 def save_tax_rate(rate: TaxRate, *, acting_user: AbstractBaseUser | None) -> TaxRate:
-    """Change a tax rate from admin; carts show it after commit, new orders use it at once."""
-    rate.save()
+    """Change a tax rate from admin (audited: old → new rate); carts show it after commit, new
+    orders use it at once."""
+    save_with_trail(rate, acting_user=acting_user, fields=["name", "rate_percent"])
     bump_catalogue_version()
     return rate
 
 
-def _read_keys(data: bytes) -> list[str]:
+def _key_pattern(product: Product) -> re.Pattern[str]:
+    try:
+        return re.compile(product.key_pattern or DEFAULT_KEY_PATTERN)
+    except re.error as error:
+        raise KeyImportError(
+            _("The product's licence key pattern is not a valid regular expression.")
+        ) from error
+
+
+def _read_keys(data: bytes, pattern: re.Pattern[str]) -> list[str]:
     if len(data) > MAX_IMPORT_BYTES:
         raise KeyImportError(_("The file is larger than 2 MB."))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise KeyImportError(_("The file is not UTF-8 text (CSV).")) from error
-    keys = []
+    keys, bad = [], []
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         cells = [cell.strip() for cell in row if cell.strip()]
         if not cells:
@@ -67,7 +107,16 @@ def _read_keys(data: bytes) -> list[str]:
                 _("Line %(n)d is longer than %(max)d characters.")
                 % {"n": number, "max": MAX_KEY_LENGTH}
             )
+        if not pattern.fullmatch(cells[0]):
+            bad.append(number)
+            continue
         keys.append(cells[0])
+    if bad:
+        shown = ", ".join(str(n) for n in bad[:10])
+        raise KeyImportError(
+            _("Nothing imported: %(n)d line(s) do not match the product's key pattern: %(lines)s.")
+            % {"n": len(bad), "lines": shown + ("…" if len(bad) > 10 else "")}
+        )
     if not keys:
         raise KeyImportError(_("The file holds no keys."))
     return keys
@@ -82,7 +131,7 @@ def import_licence_keys(
     file with the duplicates named. Returns the number of keys added."""
     if product.kind != ProductKind.LICENCE:
         raise KeyImportError(_("Only software licences have licence keys."))
-    keys = _read_keys(data)
+    keys = _read_keys(data, _key_pattern(product))
     seen, repeated = set(), []
     for key in keys:
         if key in seen:
@@ -101,5 +150,49 @@ def import_licence_keys(
             % {"n": len(duplicates), "keys": shown, "more": suffix}
         )
     LicenceKey.objects.bulk_create([LicenceKey(product=product, key=key) for key in keys])
+    available = LicenceKey.objects.filter(
+        product=product, status=LicenceKeyStatus.AVAILABLE
+    ).count()
+    if available >= product.key_low_threshold:
+        # Filled again: the next time it runs low alerts again.
+        Product.objects.filter(pk=product.pk).update(key_pool_low_since=None)
+    record_staff_change(
+        acting_user,
+        product,
+        action="import keys",
+        changes={"keys available": [str(available - len(keys)), str(available)]},
+        detail=f"{len(keys)} licence key(s) imported",
+    )
     bump_catalogue_version()
     return len(keys)
+
+
+def alert_low_key_pools(product_ids: Iterable[int]) -> list[int]:
+    """After keys left the pools of `product_ids`: the licence products now below their
+    threshold and not yet reported are marked, and one outbox message emails the store managers
+    about them. The rows are locked and re-checked, so two checkouts crossing at once report a
+    product once. A fixed number of queries however many products. Call inside the transaction
+    that took the keys. Returns the products reported."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return []
+    low = list(
+        Product.objects.filter(pk__in=ids, kind=ProductKind.LICENCE, key_pool_low_since=None)
+        .annotate(
+            left=Count("licence_keys", filter=Q(licence_keys__status=LicenceKeyStatus.AVAILABLE))
+        )
+        .filter(left__lt=F("key_low_threshold"))
+        .values_list("pk", flat=True)
+    )
+    if not low:
+        return []
+    reported = list(
+        Product.objects.select_for_update()
+        .filter(pk__in=low, key_pool_low_since=None)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if reported:
+        Product.objects.filter(pk__in=reported).update(key_pool_low_since=timezone.now())
+        enqueue("orders.tasks.send_key_pool_low_email_task", reported)
+    return reported

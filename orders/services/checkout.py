@@ -29,6 +29,7 @@ from orders.models import (
 )
 from orders.money import tax_sen
 
+from .catalogue import alert_low_key_pools
 from .errors import CheckoutError
 from .history import move_order, record_event
 
@@ -202,6 +203,8 @@ def place_order(
             % {"names": ", ".join(short)}
         )
 
+    if wanted:
+        alert_low_key_pools(product_id for product_id, _quantity, _line in wanted)
     record_event(order, OrderEventKind.PLACED, actor=user)
     cart.lines.all().delete()
     bump_catalogue_version()

@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from ipmart.core.alerts import alert_staff
+from ipmart.core.audit import record_staff_change
+from ipmart.core.money import format_ringgit
 from ipmart.core.outbox import enqueue
 from orders import gateway
 from orders.holds import hold_reasons
@@ -131,12 +133,20 @@ def mark_shipped(
         shipped_at=now,
         shipped_by=acting_user,
     )
+    before = order.status
     move_order(
         order,
         OrderStatus.FULFILLED,
         event=OrderEventKind.SHIPPED,
         actor=acting_user,
         message=f"{shipment.carrier} {shipment.tracking_number}",
+    )
+    record_staff_change(
+        acting_user,
+        order,
+        action="ship",
+        changes={"status": [OrderStatus(before).label, OrderStatus(order.status).label]},
+        detail=f"{shipment.carrier} {shipment.tracking_number}",
     )
     _email_after_commit(order, "shipped")
     return shipment
@@ -197,7 +207,17 @@ def refund_order(order: Order, *, reason: str, acting_user: User) -> Refund:
         refund.status = RefundStatus.DONE
         refund.save(update_fields=["gateway_refund_id", "gateway_status", "status"])
         PaymentAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.REFUNDED)
-        message = f"{refund.amount_sen} sen refunded: {refund.reason}"
+        message = f"{format_ringgit(refund.amount_sen)} refunded: {refund.reason}"
+        record_staff_change(
+            acting_user,
+            order,
+            action="refund",
+            changes={
+                "status": [OrderStatus(order.status).label, OrderStatus.REFUNDED.label],
+                "refunded": ["", format_ringgit(refund.amount_sen)],
+            },
+            detail=refund.reason,
+        )
         if order.status != OrderStatus.REFUNDED:
             move_order(
                 order,
@@ -210,3 +230,90 @@ def refund_order(order: Order, *, reason: str, acting_user: User) -> Refund:
             record_event(order, OrderEventKind.REFUNDED, message, actor=acting_user)
         _email_after_commit(order, "refunded")
     return refund
+
+
+MAX_SHIPPING_CSV_BYTES = 1024 * 1024
+
+
+def _shipping_rows(data: bytes) -> list[tuple[int, str, str, str]]:
+    """(line number, order number, carrier, tracking number) of each row; a header row
+    ("order", …) is skipped."""
+    import csv
+    import io
+
+    if len(data) > MAX_SHIPPING_CSV_BYTES:
+        raise ShopError(_("The file is larger than 1 MB."))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ShopError(_("The file is not UTF-8 text (CSV).")) from error
+    rows = []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if number == 1 and cells[0].lower() in {"order", "order number", "number"}:
+            continue
+        cells += [""] * (3 - len(cells))
+        rows.append((number, cells[0].upper(), cells[1], cells[2]))
+    return rows
+
+
+@transaction.atomic
+def ship_orders_from_csv(data: bytes, *, acting_user: User) -> list[Shipment]:
+    """Mark shipped every order in a CSV of `order number, carrier, tracking number` rows. All
+    or nothing: any row that cannot be shipped (unknown order, not paid and waiting, nothing
+    left to ship, missing carrier or tracking number, order repeated) refuses the whole file,
+    naming each bad line. Each order gets its shipment, event and email as `mark_shipped`."""
+    rows = _shipping_rows(data)
+    if not rows:
+        raise ShopError(_("The file holds no orders."))
+    numbers = [number for _line, number, _carrier, _tracking in rows]
+    orders = {
+        order.number: order
+        for order in Order.objects.filter(number__in=numbers).order_by("pk").select_for_update()
+    }
+    waiting = set(
+        Order.objects.filter(
+            number__in=numbers,
+            status=OrderStatus.PAID,
+            fulfilment__isnull=False,
+            lines__kind=ProductKind.PHYSICAL,
+            lines__shipped_at__isnull=True,
+        ).values_list("number", flat=True)
+    )
+    errors, seen = [], set()
+    for line, number, carrier, tracking in rows:
+        if number in seen:
+            errors.append(_("line %(line)d: order %(number)s is repeated"))
+        elif number not in orders:
+            errors.append(_("line %(line)d: no order %(number)s"))
+        elif number not in waiting:
+            errors.append(_("line %(line)d: order %(number)s is not waiting to be shipped"))
+        elif not carrier or not tracking:
+            errors.append(
+                _("line %(line)d: order %(number)s needs a carrier and a tracking number")
+            )
+        else:
+            seen.add(number)
+            continue
+        errors[-1] = errors[-1] % {"line": line, "number": number or "?"}
+        seen.add(number)
+    if errors:
+        raise ShopError(_("Nothing shipped: %(errors)s.") % {"errors": "; ".join(errors)})
+    return [
+        mark_shipped(
+            orders[number], carrier=carrier, tracking_number=tracking, acting_user=acting_user
+        )
+        for _line, number, carrier, tracking in rows
+    ]
+
+
+def can_ship(order: Order, *, has_fulfilment: bool, has_unshipped_goods: bool) -> bool:
+    """What `mark_shipped` accepts, for deciding whether to offer it."""
+    return order.status == OrderStatus.PAID and has_fulfilment and has_unshipped_goods
+
+
+def can_refund(order: Order) -> bool:
+    """Whether `refund_order` may accept the order (the gateway still has the last word)."""
+    return order.status in REFUNDABLE

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from ipmart.core.audit import record_staff_change
 from ipmart.core.outbox import enqueue
 from orders.holds import verification_satisfied
 from orders.models import (
@@ -61,6 +62,13 @@ def request_verification(order: Order, *, acting_user: User, reason: str) -> Non
         event=OrderEventKind.HELD,
         message=f"verification asked by staff: {reason}"[:300],
         actor=acting_user,
+    )
+    record_staff_change(
+        acting_user,
+        order,
+        action="update",
+        changes={"status": [OrderStatus.PAID.label, OrderStatus.ON_HOLD.label]},
+        detail=reason,
     )
     enqueue("orders.tasks.send_order_email_task", order.pk, "verification_requested")
 
@@ -133,6 +141,13 @@ def approve_document(
     document.decided_at = timezone.now()
     document.decided_by = acting_user
     document.save(update_fields=["status", "decided_at", "decided_by"])
+    record_staff_change(
+        acting_user,
+        document,
+        action="update",
+        changes={"status": [DocumentStatus.PENDING.label, DocumentStatus.APPROVED.label]},
+        detail=f"order {order.number}",
+    )
     record_event(
         order,
         OrderEventKind.DOCUMENT_APPROVED,
@@ -194,6 +209,16 @@ def reject_document(
                 "rejection_reason",
                 "rejection_note",
             ]
+        )
+        record_staff_change(
+            acting_user,
+            document,
+            action="update",
+            changes={
+                "status": [DocumentStatus.PENDING.label, DocumentStatus.REJECTED.label],
+                "rejection_reason": ["", RejectionReason(reason).label],
+            },
+            detail=f"order {order.number}",
         )
         record_event(
             order,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import User
+from ipmart.core.audit import record_staff_change
 from marketing.models import ConsentMethod, Delivery
 from marketing.services import subscribe_topic, unsubscribe_all
 from orders.models import (
@@ -212,4 +213,7 @@ def customer_with_data_everywhere(tag: str = "zulaikha") -> Person:
         affected_models=["accounts.User"],
     )
     list_affected_customers(breach)
+
+    # core: the staff audit trail (a change staff made to the account)
+    record_staff_change(staff, user, action="update", changes={"is_active": ["no", "yes"]})
     return Person(user, email, full_name, phone, address_lines, [order.number])

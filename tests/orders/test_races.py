@@ -166,3 +166,19 @@ def _wait_until_blocked(n: int) -> None:
             if cursor.fetchone()[0] >= n:
                 return
     raise AssertionError(f"{n} sessions never blocked")
+
+
+def test_customers_taking_a_key_pool_below_its_threshold_at_once_alert_once(postgres):
+    # given a licence with 10 keys, alerting below 8, and 10 customers buying one each at once
+    from ipmart.core.models import OutboxMessage
+
+    product = ProductFactory(name="Office", licence=True, keys=THREADS, key_low_threshold=8)
+    buyers = _buyers(product)
+    # when
+    placed, _refused, crashed = _race(buyers)
+    # then every sale went through, and exactly one alert was queued for the product
+    assert crashed == []
+    assert len(placed) == THREADS
+    alerts = OutboxMessage.objects.filter(handler="orders.tasks.send_key_pool_low_email_task")
+    assert [message.args for message in alerts] == [[[product.pk]]]
+    assert Product.objects.get(pk=product.pk).key_pool_low_since is not None

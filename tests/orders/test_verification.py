@@ -121,6 +121,10 @@ def test_a_store_manager_holds_an_order_by_hand(client, django_capture_on_commit
     event = order.events.get(kind=OrderEventKind.HELD)
     assert event.actor == manager and "odd address" in event.message
     assert len(mail.outbox) == 1
+    from ipmart.core.audit import changes_for
+
+    (change,) = changes_for(order)
+    assert change.actor == manager and change.detail == "odd address"
     # fulfilment keeps it held until documents are approved
     assert fulfil_order(order) is False
 
@@ -287,6 +291,14 @@ def test_the_reviewer_approves_and_the_order_is_fulfilled_once(
     kinds = list(order.events.values_list("kind", flat=True))
     assert kinds.count(OrderEventKind.DOCUMENT_APPROVED) == 2
     assert kinds.count(OrderEventKind.VERIFIED) == 1 and kinds.count(OrderEventKind.FULFILLED) == 1
+    # each decision is in the staff audit trail, under the reviewer's name
+    from ipmart.core.models import StaffChange
+
+    decisions = StaffChange.objects.filter(
+        content_type__model="verificationdocument", actor=reviewer
+    )
+    assert sorted(int(c.object_id) for c in decisions) == [statement.pk, identity.pk]
+    assert all(c.changes["status"] == ["Waiting for review", "Approved"] for c in decisions)
     # every opening is in the access log and shown to the customer
     views = AccessLog.objects.filter(
         target_type="orders.verificationdocument", action=AccessAction.VIEWED

@@ -103,6 +103,13 @@ def test_the_officer_extends_and_answers_in_admin(client):
     request.refresh_from_db()
     assert request.extended_due_on == request.due_on + datetime.timedelta(days=14)
     assert request.status == "in_progress"
+    # and both changes are in the staff audit trail, the texts as digests only
+    from ipmart.core.models import StaffChange
+
+    trail = StaffChange.objects.filter(object_id=str(request.pk), object_repr=str(request))
+    changed = sorted(name for change in trail for name in change.changes)
+    assert changed == ["extended_due_on", "status"]
+    assert "Need the courier." not in str(list(trail.values_list("changes", "detail")))
 
 
 @pytest.mark.parametrize(
