@@ -22,6 +22,7 @@ from .models import (
     LicenceKey,
     LicenceKeyStatus,
     Order,
+    OrderEmail,
     OrderEvent,
     OrderLine,
     OrderStatus,
@@ -103,6 +104,7 @@ DECLARATIONS = [
             ("Refund", REFUND_FIELDS),
             ("LicenceKey", KEY_FIELDS),
             ("Fulfilment", ["order", "at"]),
+            ("OrderEmail", ["order", "kind", "sent_at"]),
         ]
     ],
     {
@@ -172,6 +174,10 @@ def export_user(user) -> dict[str, list[dict]]:
             KEY_FIELDS,
         ),
         "Fulfilment": rows(Fulfilment.objects.filter(order_id__in=order_ids), ["order", "at"]),
+        "OrderEmail": rows(
+            OrderEmail.objects.filter(order_id__in=order_ids).order_by("id"),
+            ["order", "kind", "sent_at"],
+        ),
         "WebhookEvent": rows(webhook_events_for(order_ids).order_by("id"), WEBHOOK_FIELDS),
     }
 

@@ -1,8 +1,10 @@
 """The archive a customer downloads from the privacy centre: one JSON file per app, a README
 explaining them, and the customer's own files (documents) if any are still kept.
 
-Archives are written to the `exports` storage (STORAGES["exports"]: a private folder outside
-anything served, DATA_EXPORT_DIR). They are not encrypted at rest yet: see the README's gap."""
+Archives are encrypted at rest: they are stored only through the document vault
+(`privacy.vault`: chunked AES-256-GCM, the blob in the vault's private storage, the row a
+`VaultFile`), streamed back decrypted to their owner, and crypto-shredded when they expire or the
+account closes. Nothing in plaintext is written to any storage."""
 
 from __future__ import annotations
 
@@ -10,20 +12,15 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import storages
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import registry
+from . import registry, vault
 from .models import DataExport
 
 FORMAT_VERSION = 1
-
-
-def export_storage():
-    return storages["exports"]
 
 
 def readme_text(user, exported: dict, files: list[str], *, now) -> str:
@@ -77,22 +74,36 @@ def build_archive(user, *, now=None) -> bytes:
     return buffer.getvalue()
 
 
-def store_archive(export: DataExport, data: bytes) -> str:
-    name = f"{export.user_id}/{export.public_id}.zip"
-    storage = export_storage()
-    if storage.exists(name):
-        storage.delete(name)
-    saved = storage.save(name, ContentFile(data))
-    export.storage_name = saved
+def store_archive(export: DataExport, data: bytes) -> None:
+    """Encrypt `data` into the vault and point `export` at it (the caller saves the row). A
+    previous archive of the same export is shredded. If the caller's transaction fails, it
+    deletes the new blob (`vault.delete_blob(export.vault_file.storage_name)`)."""
+    previous = export.vault_file
+    export.vault_file = vault.store(data)
     export.size_bytes = len(data)
     export.sha256 = hashlib.sha256(data).hexdigest()
-    return saved
+    if previous is not None:
+        vault.shred(previous)
 
 
-def open_archive(export: DataExport):
-    return export_storage().open(export.storage_name, "rb")
+def open_archive(export: DataExport) -> Iterator[bytes]:
+    """The decrypted archive, chunk by chunk. Fails closed: a missing or wrong master key, a
+    missing blob or a first chunk that does not authenticate raises `vault.VaultError` here,
+    before any byte is handed out; a later chunk that does not authenticate stops the stream
+    (every chunk is checked before it is yielded)."""
+    if export.vault_file is None:
+        raise vault.VaultError(f"data export {export.pk} has no archive")
+    chunks = vault.open_chunks(export.vault_file)
+    first = next(chunks)
+
+    def stream() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    return stream()
 
 
 def delete_export_file(export: DataExport) -> None:
-    if export.storage_name and export_storage().exists(export.storage_name):
-        export_storage().delete(export.storage_name)
+    """Crypto-shred the archive (the wrapped key and the blob). Idempotent."""
+    if export.vault_file is not None:
+        vault.shred(export.vault_file)

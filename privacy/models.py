@@ -301,14 +301,22 @@ class DataExport(models.Model):
     status = models.CharField(
         max_length=16, choices=DataExportStatus.choices, default=DataExportStatus.PENDING
     )
-    storage_name = models.CharField(max_length=200, blank=True)
+    # The archive, encrypted in the document vault (privacy.vault); shredded when it expires
+    # or the account closes. Empty while pending and after expiry.
+    vault_file = models.ForeignKey(
+        "privacy.VaultFile",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     size_bytes = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     ready_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
-    SECRET_FIELDS = ("storage_name", "public_id")
+    SECRET_FIELDS = ("public_id",)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -38,19 +38,19 @@ def run_rules(*, now, dry_run: bool) -> list[tuple[str, list[str]]]:
 
 
 def delete_expired_exports(*, now, dry_run: bool) -> list[str]:
-    """Archives past their link's expiry are deleted; the row stays as "expired" (the customer
-    sees it was prepared and is gone)."""
+    """Archives past their link's expiry are crypto-shredded in the vault (key and blob); the
+    row stays as "expired" (the customer sees it was prepared and is gone)."""
     exports = list(
-        DataExport.objects.filter(status=DataExportStatus.READY, expires_at__lte=now).order_by(
-            "pk"
-        )[:BATCH]
+        DataExport.objects.select_related("vault_file")
+        .filter(status=DataExportStatus.READY, expires_at__lte=now)
+        .order_by("pk")[:BATCH]
     )
     if not dry_run:
         for export in exports:
             delete_export_file(export)
             export.status = DataExportStatus.EXPIRED
-            export.storage_name = ""
-            export.save(update_fields=["status", "storage_name"])
+            export.vault_file = None
+            export.save(update_fields=["status", "vault_file"])
     return [f"data export {export.pk}" for export in exports]
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ipmart.core.audit import diff, record_staff_change, snapshot
 from ipmart.core.outbox import enqueue
 
-from . import registry
+from . import registry, vault
 from .exports import build_archive, store_archive
 from .models import (
     AccountClosure,
@@ -67,10 +67,16 @@ def build_export(export: DataExport, *, now=None) -> bool:
         return False
     now = now or timezone.now()
     store_archive(export, build_archive(export.user, now=now))
-    export.status = DataExportStatus.READY
-    export.ready_at = now
-    export.expires_at = now + datetime.timedelta(days=settings.DATA_EXPORT_EXPIRY_DAYS)
-    export.save()
+    try:
+        export.status = DataExportStatus.READY
+        export.ready_at = now
+        export.expires_at = now + datetime.timedelta(days=settings.DATA_EXPORT_EXPIRY_DAYS)
+        export.save()
+    except BaseException:
+        # the transaction rolls back: the row is gone, so is the blob
+        assert export.vault_file is not None
+        vault.delete_blob(export.vault_file.storage_name)
+        raise
     if export.request_id:
         DataRequest.objects.filter(pk=export.request_id).update(
             status=DataRequestStatus.DONE,

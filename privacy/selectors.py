@@ -33,7 +33,11 @@ ROLE_LABELS = {
 
 def get_export_for_user(user: User, public_id: uuid.UUID | str) -> DataExport:
     """The owner's export; anyone else's (or a wrong id) is a 404."""
-    export = DataExport.objects.filter(user=user, public_id=public_id).first()
+    export = (
+        DataExport.objects.select_related("vault_file")
+        .filter(user=user, public_id=public_id)
+        .first()
+    )
     if export is None:
         raise Http404("No such export.")
     return export

@@ -173,6 +173,16 @@ class Inquiry(models.Model):
     access_key = models.CharField(max_length=40, default=new_access_key, editable=False)
     rating = models.CharField(_("rating"), max_length=8, choices=Rating.choices, blank=True)
     rated_at = models.DateTimeField(null=True, blank=True)
+    # The data request (privacy app) a signed-in customer's privacy request or complaint opened:
+    # one per inquiry (the unique link guards it); none for guests or other categories.
+    data_request = models.OneToOneField(
+        "privacy.DataRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inquiry",
+        verbose_name=_("data request"),
+    )
 
     objects = InquiryQuerySet.as_manager()
 

@@ -16,12 +16,15 @@ from accounts.models import User
 from accounts.roles import DATA_PROTECTION_OFFICER
 from ipmart.core.outbox import enqueue
 from orders.models import Order
+from privacy.models import DataRequestChannel, DataRequestKind
+from privacy.services import open_data_request
 
 from .attachments import CleanImage
 from .models import (
     FINISHED_STATUSES,
     RESTRICTED_CATEGORIES,
     Attachment,
+    Category,
     InboundEmail,
     InboundStatus,
     Inquiry,
@@ -135,18 +138,31 @@ def submit_inquiry(
     )
     _attach(message, attachments)
     if category in RESTRICTED_CATEGORIES:
-        route_inquiry_to_data_request(inquiry)
+        inquiry = route_inquiry_to_data_request(inquiry)
     _notify(inquiry, "acknowledgement")
     return inquiry
 
 
+@transaction.atomic
 def route_inquiry_to_data_request(inquiry: Inquiry) -> Inquiry:
     """Hand a privacy request or complaint to the data protection officer: it is assigned to an
     active member of the data protection officer role (the longest-serving one), or left
     unassigned for superusers when nobody holds the role, and its resolution is due within the
-    statutory 21 days. Only staff with `support.handle_restricted_inquiry` can read it. This is
-    where the privacy app's data requests will be opened from the inquiry; today it routes only.
-    """
+    statutory 21 days. Only staff with `support.handle_restricted_inquiry` can read it.
+
+    When the inquiry belongs to a signed-in customer, it also opens the privacy app's data
+    request (`privacy.services.open_data_request`, channel "customer_service", received when
+    the inquiry was, so due 21 days later), linked from `Inquiry.data_request`, in the caller's
+    transaction. Kind "complaint" for a complaint; "objection" for a privacy request: the form
+    does not say which right is asked for, export and closure are opened only by the owner in
+    the privacy centre (they need the password again and act at once), so the officer records it
+    as the general objection/enquiry kind and reads the inquiry's text (in the details).
+    A guest has no account for a data request to belong to: the inquiry is only routed, and the
+    officer answers it in the thread. Calling this twice (or concurrently) opens one request:
+    the inquiry row is locked and its one-to-one link is checked first."""
+    inquiry = (
+        Inquiry.objects.select_for_update(of=("self",)).select_related("user").get(pk=inquiry.pk)
+    )
     officer = (
         User.objects.filter(is_active=True, is_staff=True, groups__name=DATA_PROTECTION_OFFICER)
         .order_by("date_joined", "pk")
@@ -155,8 +171,28 @@ def route_inquiry_to_data_request(inquiry: Inquiry) -> Inquiry:
     statutory_due = inquiry.created_at + datetime.timedelta(days=STATUTORY_DAYS)
     inquiry.assignee = officer
     inquiry.resolution_due = min(inquiry.resolution_due, statutory_due)
-    inquiry.save(update_fields=["assignee", "resolution_due"])
+    fields = ["assignee", "resolution_due"]
+    if inquiry.user is not None and inquiry.data_request_id is None:
+        inquiry.data_request = open_data_request(
+            inquiry.user,
+            kind=(
+                DataRequestKind.COMPLAINT
+                if inquiry.category == Category.COMPLAINT
+                else DataRequestKind.OBJECTION
+            ),
+            channel=DataRequestChannel.CUSTOMER_SERVICE,
+            details=_data_request_details(inquiry),
+            received_at=inquiry.created_at,
+        )
+        fields.append("data_request")
+    inquiry.save(update_fields=fields)
     return inquiry
+
+
+def _data_request_details(inquiry: Inquiry) -> str:
+    first = inquiry.messages.filter(kind=MessageKind.CUSTOMER).order_by("created_at", "pk").first()
+    body = first.body if first is not None else ""
+    return f"Customer service inquiry {inquiry.reference}: {inquiry.subject}\n\n{body}"
 
 
 @transaction.atomic

@@ -22,6 +22,7 @@ from orders.models import (
     Fulfilment,
     LicenceKey,
     LicenceKeyStatus,
+    OrderEmail,
     OrderEvent,
     OrderStatus,
     Refund,
@@ -144,6 +145,7 @@ def customer_with_data_everywhere(tag: str = "zulaikha") -> Person:
         },
     )
     Fulfilment.objects.create(order=order)
+    OrderEmail.objects.create(order=order, kind="confirmation")
     Shipment.objects.create(order=order, carrier="Pos Laju", tracking_number="EE123456789MY")
     # marketing: a topic subscribed, a campaign delivered, then "unsubscribe from everything"
     subscription = subscribe_topic(

@@ -116,8 +116,11 @@ def test_a_rescued_order_a_hold_rule_stops_is_held_and_staff_are_alerted(
     order.refresh_from_db()
     assert order.status == OrderStatus.ON_HOLD
     assert not Fulfilment.objects.exists()
-    assert [m.to for m in mail.outbox] == [[manager.email]]
-    assert "put on hold" in mail.outbox[0].subject
+    # staff are alerted, and the customer is told which documents to upload (issue 7's hold)
+    assert sorted(m.to for m in mail.outbox) == sorted([[manager.email], [order.email]])
+    alert = next(m for m in mail.outbox if m.to == [manager.email])
+    assert "put on hold" in alert.subject
+    assert OrderEmail.objects.filter(order=order, kind="verification_requested").count() == 1
 
 
 def test_the_order_email_handler_run_twice_sends_once(django_capture_on_commit_callbacks):

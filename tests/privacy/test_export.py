@@ -6,13 +6,15 @@ import datetime
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
-from privacy import registry
-from privacy.exports import build_archive, export_storage
+from privacy import registry, vault
+from privacy.exports import build_archive, open_archive
+from privacy.keys import new_master_key
 from privacy.models import DataExport, DataExportStatus, DataRequest
 from privacy.retention import delete_expired_exports
 from privacy.rights import request_export
@@ -24,6 +26,32 @@ pytestmark = pytest.mark.django_db
 
 # Rows that cannot exist for a customer whose account is open (they are written by closure).
 ONLY_AFTER_CLOSURE = {"privacy.AccountClosure", "privacy.ClosureNotice"}
+
+
+@pytest.fixture(autouse=True)
+def vault_dir(settings, tmp_path):
+    """A vault folder of the test's own, and the former exports storage on disk too, so
+    scanning them sees only this test's files."""
+    settings.DOCUMENT_STORAGE_DIR = tmp_path / "vault"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "exports", "base_url": None},
+        },
+    }
+    return tmp_path / "vault"
+
+
+def stored_bytes(settings) -> list[tuple[str, bytes]]:
+    """Every file in the vault's folder and in the (former) exports folder."""
+    folders = [settings.DOCUMENT_STORAGE_DIR, settings.STORAGES["exports"]["OPTIONS"]["location"]]
+    found = []
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                found.append((str(path), path.read_bytes()))
+    return found
 
 
 def read_archive(data: bytes) -> dict:
@@ -108,15 +136,59 @@ def test_a_customer_asks_for_their_data_and_downloads_it_once_reauthenticated(
     assert link in mail.outbox[0].body
     # when the owner follows it
     download = client.get(link)
-    # then they get the zip, never cached
+    # then they get the zip, decrypted as it streams, as an attachment, never cached or sniffed
     assert download.status_code == 200
+    assert download.streaming
     assert download["Content-Type"] == "application/zip"
     assert download["Cache-Control"] == "no-store"
-    assert "attachment" in download["Content-Disposition"]
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["Content-Disposition"] == 'attachment; filename="ipmart-my-data.zip"'
     body = b"".join(download.streaming_content)
     assert "README.txt" in read_archive(body)
-    # and the stored file is not publicly served: it lives in the private exports storage
-    assert export_storage().exists(export.storage_name)
+    assert int(download["Content-Length"]) == len(body) == export.size_bytes
+    # and the archive is kept encrypted in the vault, never in plaintext
+    assert export.vault_file is not None and not export.vault_file.is_shredded
+
+
+def test_the_stored_archive_is_ciphertext_only(settings, django_capture_on_commit_callbacks):
+    # given a customer whose data carries a marker
+    person = customer_with_data_everywhere("mawar")
+    marker = person.email.encode()
+    DataExport.objects.all().delete()
+    # when their archive is built
+    with django_capture_on_commit_callbacks(execute=True):
+        export = request_export(person.user)
+    export.refresh_from_db()
+    archive = b"".join(open_archive(export))
+    assert marker in b"".join(read_archive(archive).values())
+    # then no file in the storage folders holds the marker, a zip signature or a member name
+    found = stored_bytes(settings)
+    assert str(settings.DOCUMENT_STORAGE_DIR / export.vault_file.storage_name) in dict(found)
+    for path, data in found:
+        assert data.startswith(vault.MAGIC), path
+        for plaintext in (marker, b"PK\x03\x04", b"README.txt", b"privacy.json"):
+            assert plaintext not in data, (path, plaintext)
+
+
+@pytest.mark.parametrize("keys", ["missing", "wrong"])
+def test_a_missing_or_wrong_key_fails_closed(
+    client, settings, keys, django_capture_on_commit_callbacks
+):
+    owner = CustomerFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        export = request_export(owner)
+    export.refresh_from_db()
+    # when the master key that wrapped the archive is gone, or replaced by another of its id
+    settings.DOCUMENT_KEYS = [] if keys == "missing" else [new_master_key("test-1")]
+    client.force_login(owner)
+    client.raise_request_exception = False
+    response = client.get(f"/account/privacy/export/{export.public_id}/")
+    # then no byte of the archive is served
+    assert response.status_code == 500
+    assert not getattr(response, "streaming", False)
+    assert b"README" not in response.content
+    with pytest.raises(vault.VaultKeyError):
+        open_archive(export)
 
 
 def test_without_reauthentication_nothing_is_prepared(client):
@@ -155,19 +227,24 @@ def test_the_link_works_only_for_its_owner(client, who, django_capture_on_commit
         assert response.status_code == 404
 
 
-def test_after_expiry_the_link_is_dead_and_retention_deletes_the_file(
-    client, django_capture_on_commit_callbacks
+def test_after_expiry_the_link_is_dead_and_retention_shreds_the_archive(
+    client, settings, django_capture_on_commit_callbacks
 ):
     owner = CustomerFactory()
     with django_capture_on_commit_callbacks(execute=True):
         export = request_export(owner)
     export.refresh_from_db()
-    name = export.storage_name
+    vault_file = export.vault_file
+    assert (settings.DOCUMENT_STORAGE_DIR / vault_file.storage_name).exists()
     later = timezone.now() + datetime.timedelta(days=7, minutes=1)
     DataExport.objects.filter(pk=export.pk).update(expires_at=timezone.now())
     client.force_login(owner)
     assert client.get(f"/account/privacy/export/{export.public_id}/").status_code == 404
     assert delete_expired_exports(now=later, dry_run=False) == [f"data export {export.pk}"]
     export.refresh_from_db()
-    assert (export.status, export.storage_name) == (DataExportStatus.EXPIRED, "")
-    assert not export_storage().exists(name)
+    assert (export.status, export.vault_file) == (DataExportStatus.EXPIRED, None)
+    vault_file.refresh_from_db()
+    assert vault_file.is_shredded and bytes(vault_file.wrapped_key) == b""
+    assert stored_bytes(settings) == []
+    with pytest.raises(vault.VaultError):
+        vault.read_bytes(vault_file)
