@@ -14,7 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from accounts.models import User
-from ipmart.core.models import StaffChange
+from ipmart.core.models import OutboxMessage, StaffChange
 from marketing.models import (
     Campaign,
     ConsentAction,
@@ -217,6 +217,12 @@ def make_staff_changes(n: int) -> list[StaffChange]:
             changes={"is_staff": ["no", "yes"]},
         )
         for _ in range(n)
+    )
+
+
+def make_outbox_messages(n: int) -> list[OutboxMessage]:
+    return OutboxMessage.objects.bulk_create(
+        OutboxMessage(handler="ipmart.core.tasks.relay_outbox_task", args=[i]) for i in range(n)
     )
 
 
@@ -447,6 +453,7 @@ ROW_MAKERS = {
     "support.FaqTopic": make_faq_topics,
     "support.FaqEntry": make_faq_entries,
     "core.StaffChange": make_staff_changes,
+    "core.OutboxMessage": make_outbox_messages,
     "orders.Category": make_categories,
     "orders.Product": make_products,
     "orders.TaxRate": make_tax_rates,
