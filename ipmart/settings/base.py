@@ -525,9 +525,10 @@ INSTALLED_APPS += ["django_prometheus"]
 if importlib.util.find_spec("payment_sandbox") is not None:
     INSTALLED_APPS += ["payment_sandbox"]
 MIDDLEWARE = [
+    "ipmart.core.request_id.RequestIdMiddleware",  # first: every later line carries the id
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "ipmart.core.observability.RequestLogMiddleware",
-    *MIDDLEWARE,
+    *(m for m in MIDDLEWARE if m != "ipmart.core.request_id.RequestIdMiddleware"),
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 # Log lines: "plain" text, or "json" (one object per line with the request's id, user id,

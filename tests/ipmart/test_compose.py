@@ -103,11 +103,11 @@ def test_every_variable_compose_interpolates_is_documented_in_env_example():
 
 
 def test_the_cache_has_its_own_evicting_redis_and_the_broker_never_evicts():
-    broker = " ".join(SERVICES["redis"]["command"])
+    broker = " ".join(SERVICES["broker"]["command"])
     cache = " ".join(SERVICES["cache"]["command"])
     assert "--maxmemory-policy noeviction" in broker and "--maxmemory " in broker
     assert "--maxmemory-policy allkeys-lru" in cache and "--maxmemory " in cache
     for name in BUILT:
         environment = SERVICES[name]["environment"]
-        assert environment["CACHE_REDIS_URL"].startswith("redis://cache:")
-        assert environment["REDIS_URL"].startswith("redis://redis:")
+        assert environment["REDIS_URL"].startswith("redis://cache:")  # the cache
+        assert environment["CELERY_BROKER_URL"].startswith("redis://broker:")

@@ -76,12 +76,13 @@ def test_celery_queue_length_is_read_from_the_broker(redis_url, settings):
         app.conf.broker_url = previous
 
 
-def test_each_request_is_one_log_line_with_its_request_id(client, caplog):
+def test_each_request_is_one_log_line_with_its_request_id(client, caplog, settings):
+    settings.TRUSTED_PROXY_COUNT = 1  # behind the proxy, its X-Request-ID is kept
     with caplog.at_level(logging.INFO, logger="ipmart.request"):
-        client.get("/shop/", HTTP_X_REQUEST_ID="abc-123")
+        client.get("/shop/", HTTP_X_REQUEST_ID="abc-12345")
     (record,) = [r for r in caplog.records if r.name == "ipmart.request"]
     assert (record.request_id, record.status, record.path, record.user_id) == (
-        "abc-123",
+        "abc-12345",
         200,
         "/shop/",
         None,
