@@ -118,7 +118,9 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_notification_mail(self, template_prefix, user, context=None, email=None):
         # The user, so that the notice is in their language and greets them by name.
-        super().send_notification_mail(template_prefix, user, {**(context or {}), "user": user}, email)
+        super().send_notification_mail(
+            template_prefix, user, {**(context or {}), "user": user}, email
+        )
 
     def get_email_confirmation_url(self, request, emailconfirmation):
         return settings.SITE_URL + reverse("account_confirm_email", args=[emailconfirmation.key])
@@ -150,7 +152,11 @@ def _on_site(value):
     """A link allauth built from the request's host, moved onto SITE_URL (the request may have
     come to 127.0.0.1:8200 or an internal name; the customer must get the store's address)."""
     request = context.request
-    if not isinstance(value, str) or request is None or not value.startswith(("http://", "https://")):
+    if (
+        not isinstance(value, str)
+        or request is None
+        or not value.startswith(("http://", "https://"))
+    ):
         return value
     parts = urlsplit(value)
     if parts.netloc != request.get_host():

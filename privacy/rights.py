@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ipmart.core.audit import diff, record_staff_change, snapshot
@@ -386,7 +386,10 @@ def send_closure_notice(closure: AccountClosure) -> bool:
         if notice is None:
             return False
         send_email(
-            "privacy/email/closed", {"closure": closure}, to=[notice.email], language=notice.language
+            "privacy/email/closed",
+            {"closure": closure},
+            to=[notice.email],
+            language=notice.language,
         )
         notice.delete()
     return True

@@ -104,9 +104,7 @@ def build_email(
     connection=None,
 ) -> EmailMultiAlternatives:
     """The message for `render_email(...)`: the text as body, the HTML as alternative."""
-    rendered = render_email(
-        template, context, language=language, subject_template=subject_template
-    )
+    rendered = render_email(template, context, language=language, subject_template=subject_template)
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
@@ -120,6 +118,8 @@ def build_email(
     return message
 
 
-def send_email(template: str, context: dict, *, to: list[str], language: str | None, **kwargs) -> None:
+def send_email(
+    template: str, context: dict, *, to: list[str], language: str | None, **kwargs
+) -> None:
     """Render and send one customer email (see `build_email`)."""
     build_email(template, context, to=to, language=language, **kwargs).send()

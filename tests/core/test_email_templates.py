@@ -13,12 +13,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import allauth
 import pytest
 from django.conf import settings
 from django.urls import resolve, reverse
 from django.utils import timezone
 
-import allauth
 from accounts.models import User
 from ipmart.core.mail import render_email
 from orders.models import (
@@ -54,15 +54,15 @@ ENGLISH_WORDS = {
     "questions", "help", "view", "confirm", "reset", "download", "sign",
 }  # fmt: skip
 # Subjects that are the same in both languages, and why.
-SAME_SUBJECT = {"support/email/reply": "'Re: <their subject> (<reference>)' is what mail readers expect"}
+SAME_SUBJECT = {
+    "support/email/reply": "'Re: <their subject> (<reference>)' is what mail readers expect"
+}
 # What may stay as it is in both languages.
 ALLOWED = {"IPmart", "FAQ", "PDF", "JPEG", "PNG", "MB", "IP", "SST"}
 
 
 def _user(language):
-    return User(
-        email="aina.rahman@mail.test", full_name="Aina Rahman", preferred_language=language
-    )
+    return User(email="aina.rahman@mail.test", full_name="Aina Rahman", preferred_language=language)
 
 
 def _order(language, *, shipping=False):
@@ -168,9 +168,7 @@ CONTEXTS = {
     "orders/email/paid": _paid,
     "orders/email/shipped": _shipped,
     "orders/email/refunded": lambda lang: _order_context(lang),
-    "orders/email/verification_requested": lambda lang: _order_context(
-        lang, **_verification(lang)
-    ),
+    "orders/email/verification_requested": lambda lang: _order_context(lang, **_verification(lang)),
     "orders/email/document_rejected": _rejected,
     "support/email/acknowledgement": lambda lang: _support(lang, guest=True, with_message=False),
     "support/email/reply": lambda lang: _support(lang),
@@ -371,6 +369,7 @@ def test_email_renders_in_both_languages(prefix):
 
 
 def test_unknown_language_falls_back_to_english():
-    assert render_email(
-        "privacy/email/closed", {}, language="xx"
-    ).subject == render_email("privacy/email/closed", {}, language="en").subject
+    assert (
+        render_email("privacy/email/closed", {}, language="xx").subject
+        == render_email("privacy/email/closed", {}, language="en").subject
+    )
