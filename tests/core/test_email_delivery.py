@@ -209,3 +209,33 @@ def test_a_signup_with_a_taken_address_tells_the_owner_in_their_language():
     assert f"{SITE}/accounts/login/" in message.body
     assert f"{SITE}/accounts/password/reset/" in message.body
     assert User.objects.filter(email="taken@mail.test").count() == 1
+
+
+def test_a_campaign_html_is_framed_by_the_layout_and_keeps_its_list_headers():
+    from marketing.rendering import ONE_CLICK, CampaignRenderer
+    from tests.factories.marketing import CampaignFactory, SubscriptionFactory
+
+    # given a subscriber and a campaign whose HTML is a fragment, and one that is a document
+    subscription = SubscriptionFactory()
+    fragment = CampaignFactory()
+    document = CampaignFactory(
+        body_html_ms='<html lang="ms"><body><a href="{{ unsubscribe_url }}">x</a></body></html>'
+    )
+
+    # when each is rendered for the subscriber in Malay
+    framed = CampaignRenderer(fragment).message(
+        subscription.subscriber, to_email="aina@mail.test", name="Aina", language="ms"
+    )
+    whole = CampaignRenderer(document).message(
+        subscription.subscriber, to_email="aina@mail.test", name="Aina", language="ms"
+    )
+
+    # then the fragment sits in the store's layout, Malay, the staff's links kept
+    [(html, _)] = framed.alternatives
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="ms"' in html
+    assert "<p>Hai Aina,</p>" in html and "Ada soalan?" in html
+    assert f'href="{framed.extra_headers["List-Unsubscribe"][1:-1]}"' in html
+    assert framed.extra_headers["List-Unsubscribe-Post"] == ONE_CLICK
+    # and a whole document is left as the staff wrote it
+    [(whole_html, _)] = whole.alternatives
+    assert whole_html.startswith('<html lang="ms"><body>') and "Ada soalan?" not in whole_html
