@@ -54,7 +54,7 @@ def build_shop() -> Shop:
         email="aina.rahman@example.com", full_name="Aina Rahman", preferred_language="en"
     )
     address = AddressFactory(user=customer, line1="12 Jalan Tun Razak", state="Selangor")
-    AddressFactory(user=customer, line1="3 Orchard Road", city="Singapore", country="SG")
+    AddressFactory(user=customer, line1="1-2-3 Shibuya", city="Tokyo", state="", country="JP")
     software = CategoryFactory(name="Software", slug="software")
     hardware = CategoryFactory(name="Hardware", slug="hardware")
     licence = ProductFactory(
