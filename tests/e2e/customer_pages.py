@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from orders.models import LicenceKey, LicenceKeyStatus, OrderStatus
-from privacy.models import AccessAction, AcceptanceMethod, DataRequestChannel, DataRequestKind
+from privacy.models import AcceptanceMethod, AccessAction, DataRequestChannel, DataRequestKind
 from privacy.services import (
     accept_policy,
     get_current_policy,
@@ -77,9 +77,7 @@ def build_shop() -> Shop:
     cart_with(customer, (product, 2), (licence, 1))
 
     now = timezone.now()
-    fulfilled = OrderFactory(
-        user=customer, status=OrderStatus.FULFILLED, paid_at=now
-    )
+    fulfilled = OrderFactory(user=customer, status=OrderStatus.FULFILLED, paid_at=now)
     line = OrderLineFactory(order=fulfilled, product=licence, quantity=2)
     for key in KEYS:
         LicenceKey.objects.create(
@@ -105,7 +103,9 @@ def build_shop() -> Shop:
     )
     staff = StaffFactory(role="support agent")
     log_access(staff, action=AccessAction.VIEWED, target=address, subject=customer)
-    open_data_request(customer, kind=DataRequestKind.CORRECTION, channel=DataRequestChannel.PRIVACY_CENTRE)
+    open_data_request(
+        customer, kind=DataRequestKind.CORRECTION, channel=DataRequestChannel.PRIVACY_CENTRE
+    )
 
     FaqEntryFactory()
     inquiry = InquiryFactory(user=customer, status=Status.WAITING)
@@ -161,7 +161,11 @@ def open_context(browser, live_server, *, user=None, language="en", width=360, h
         client = Client()
         client.force_login(user)
         cookies.append(
-            {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}
+            {
+                "name": "sessionid",
+                "value": client.cookies["sessionid"].value,
+                "url": live_server.url,
+            }
         )
     context.add_cookies(cookies)
     page = context.new_page()

@@ -147,7 +147,10 @@ def test_the_malay_checkout_words_are_not_the_sign_out_words(live_server, browse
 def test_the_signup_password_error_shows_once_in_the_pages_language(live_server, browser):
     for language, expected in [
         ("en", "This password is too short. It must contain at least 12 characters."),
-        ("ms", "Kata laluan ini terlalu pendek. Ia mesti mengandungi sekurang-kurangnya 12 aksara."),
+        (
+            "ms",
+            "Kata laluan ini terlalu pendek. Ia mesti mengandungi sekurang-kurangnya 12 aksara.",
+        ),
     ]:
         context, page = open_context(browser, live_server, language=language)
         visit(page, live_server.url + "/accounts/signup/")
