@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.test import Client
 from django.utils import timezone
 
+from marketing.tokens import make_preferences_token, make_unsubscribe_token
 from orders.models import LicenceKey, LicenceKeyStatus, OrderStatus
 from privacy.models import AcceptanceMethod, AccessAction, DataRequestChannel, DataRequestKind
 from privacy.services import (
@@ -19,7 +20,7 @@ from privacy.services import (
     record_disclosure,
 )
 from support.models import Status
-from support.tokens import guest_token
+from support.tokens import guest_token, rating_token
 from tests.factories import (
     AddressFactory,
     CategoryFactory,
@@ -30,6 +31,7 @@ from tests.factories import (
     OrderLineFactory,
     ProductFactory,
     StaffFactory,
+    SubscriptionFactory,
 )
 from tests.factories.orders import cart_with
 
@@ -110,6 +112,9 @@ def build_shop() -> Shop:
     FaqEntryFactory()
     inquiry = InquiryFactory(user=customer, status=Status.WAITING)
     guest = InquiryFactory()
+    resolved = InquiryFactory(status=Status.RESOLVED)
+    subscription = SubscriptionFactory(subscriber__user=customer)
+    subscriber_id = subscription.subscriber.public_id
 
     pages = [
         ("home", "/", False),
@@ -121,6 +126,14 @@ def build_shop() -> Shop:
         ("faq", "/support/", False),
         ("inquiry form", "/support/ask/", False),
         ("guest thread", f"/support/t/{guest_token(guest)}/", False),
+        ("rate an answer", f"/support/rate/{rating_token(resolved)}/", False),
+        ("email preferences link", f"/m/p/{make_preferences_token(subscriber_id)}/", False),
+        (
+            "unsubscribe link",
+            f"/m/u/{make_unsubscribe_token(subscriber_id, subscription.topic.code)}/",
+            False,
+        ),
+        ("account closed", "/account/privacy/closed/", False),
         ("policy", "/privacy/", False),
         ("policy versions", "/privacy/versions/", False),
         ("policy version", f"/privacy/versions/{policy.version}/", False),
