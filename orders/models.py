@@ -142,6 +142,10 @@ class Product(MalayFieldsMixin, models.Model):
         return self.kind == ProductKind.LICENCE
 
     @property
+    def needs_shipping(self) -> bool:
+        return self.kind == ProductKind.PHYSICAL
+
+    @property
     def display_name(self) -> str:
         return self.localised("name")
 
@@ -223,10 +227,6 @@ class ProductImage(models.Model):
         if (get_language() or "").startswith("ms") and self.alt_ms:
             return self.alt_ms
         return self.alt
-
-    @property
-    def needs_shipping(self) -> bool:
-        return self.kind == ProductKind.PHYSICAL
 
 
 class TaxRate(models.Model):
