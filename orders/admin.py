@@ -106,16 +106,18 @@ class ProductImageForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            del self.fields["upload"]
+        if self.instance.pk:  # to replace the picture, delete the row and add a new one
+            self.fields["upload"].disabled = True
 
     def clean_upload(self):
         upload = self.cleaned_data.get("upload")
-        return validate_upload(upload, allowed=("jpeg", "png")) if upload else None
+        if self.instance.pk or not upload:
+            return None
+        return validate_upload(upload, allowed=("jpeg", "png"))
 
     def clean(self):
         cleaned = super().clean()
-        if "upload" in self.fields and not cleaned.get("upload") and not self.errors:
+        if not self.instance.pk and not cleaned.get("upload") and not self.errors:
             self.add_error("upload", _("Choose an image file."))
         return cleaned
 
@@ -230,23 +232,28 @@ class ProductAdmin(RinggitFieldsMixin, StaffTrailHistoryMixin, NoDeleteMixin, ad
     def save_formset(self, request, form, formset, change):
         if formset.model is not ProductImage:
             return super().save_formset(request, form, formset, change)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for image_form in formset.forms:
             image = image_form.instance
             if image_form in formset.deleted_forms:
                 if image.pk:
                     delete_product_image(image, acting_user=request.user)
+                    formset.deleted_objects.append(image)
             elif not image_form.has_changed():
                 continue
             elif image.pk:
                 save_product_image(image, acting_user=request.user)
+                formset.changed_objects.append((image, image_form.changed_data))
             else:
-                add_product_image(
-                    form.instance,
-                    clean=image_form.cleaned_data["upload"],
-                    alt=image_form.cleaned_data["alt"],
-                    alt_ms=image_form.cleaned_data["alt_ms"],
-                    position=image_form.cleaned_data["position"] or 0,
-                    acting_user=request.user,
+                formset.new_objects.append(
+                    add_product_image(
+                        form.instance,
+                        clean=image_form.cleaned_data["upload"],
+                        alt=image_form.cleaned_data["alt"],
+                        alt_ms=image_form.cleaned_data["alt_ms"],
+                        position=image_form.cleaned_data["position"] or 0,
+                        acting_user=request.user,
+                    )
                 )
         return None
 

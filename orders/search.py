@@ -4,7 +4,9 @@ fields, the simple configuration for Malay), plus a name substring match so a pa
 still finds the product (ranked last). On SQLite: a case-insensitive substring match."""
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 SORTS = {
@@ -47,6 +49,10 @@ def search_products(products: QuerySet, q: str, sort: str) -> QuerySet:
     """`products` matching `q` (both languages) in `sort` order ("relevance": best match
     first when there is a query, else by name)."""
     ordering = ORDERINGS.get(sort, ORDERINGS[DEFAULT_SORT])
+    if (get_language() or "").startswith("ms"):
+        # By the name the visitor reads: the Malay one where there is one.
+        products = products.annotate(shown_name=Coalesce(NullIf("name_ms", Value("")), "name"))
+        ordering = tuple("shown_name" if field == "name" else field for field in ordering)
     if not q:
         return products.order_by(*ordering)
     if connection.vendor == "postgresql":
