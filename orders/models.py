@@ -90,9 +90,7 @@ class Product(MalayFieldsMixin, models.Model):
         blank=True,
         help_text=_("Shown on the product page: how the key is activated or how it ships."),
     )
-    activation_notes_ms = models.TextField(
-        _("activation or delivery notes (Malay)"), blank=True
-    )
+    activation_notes_ms = models.TextField(_("activation or delivery notes (Malay)"), blank=True)
     featured = models.BooleanField(
         _("featured"), default=False, help_text=_("Shown on the home page.")
     )

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -126,7 +125,7 @@ def shop(request):
             products = products.filter(category__slug=category)
         products = search_products(products, q, sort)
         page = Paginator(products, PAGE_SIZE).get_page(page_number)
-        categories = [c for c in _categories()]
+        categories = list(_categories())
         current = next((c for c in categories if c.slug == category), None)
         context = {
             "page": page,

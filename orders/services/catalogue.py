@@ -172,7 +172,12 @@ def delete_product_image(image: ProductImage, *, acting_user: AbstractBaseUser |
     )
     image.delete()
     bump_catalogue_version()
-    transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+    transaction.on_commit(lambda: _delete_files(names))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
 
 
 @transaction.atomic

@@ -296,7 +296,9 @@ def _bulk_images(products) -> None:
     )
 
 
-@pytest.mark.parametrize("query", ["", "?q=bulk", "?q=bulk&sort=-price", "?category=bulk&sort=newest"])
+@pytest.mark.parametrize(
+    "query", ["", "?q=bulk", "?q=bulk&sort=-price", "?category=bulk&sort=newest"]
+)
 def test_listings_with_images_run_the_same_queries_with_10_and_1000_products(client, query):
     # given 10 products with an image each
     category = CategoryFactory(slug="bulk")

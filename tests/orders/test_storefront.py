@@ -14,7 +14,7 @@ from django.test import Client
 from PIL import Image
 
 from ipmart.core.models import StaffChange
-from ipmart.core.page_cache import PLACEHOLDER
+from ipmart.core.page_cache import PLACEHOLDER, forget_local_pages
 from orders.images import demo_product_image, initials
 from orders.models import CartLine, Product, ProductImage
 from orders.services.catalogue import add_product_image, save_product
@@ -104,7 +104,9 @@ def test_listing_and_product_page_serve_srcset_with_dimensions_and_alt_text(clie
     tags = re.findall(r"<img class=\"product-image\"[^>]*>", html)
     assert len(tags) == 6
     for n, tag in enumerate(tags):
-        assert re.search(r'srcset="[^"]+-320\.\w+ 320w, [^"]+-640\.\w+ 640w, [^"]+-960\.\w+ 960w"', tag)
+        assert re.search(
+            r'srcset="[^"]+-320\.\w+ 320w, [^"]+-640\.\w+ 640w, [^"]+-960\.\w+ 960w"', tag
+        )
         assert 'sizes="' in tag and 'width="960" height="720"' in tag
         assert f'alt="Photo of item {n}"' in tag
         assert ('loading="lazy"' in tag) == (n >= 4)
@@ -163,7 +165,9 @@ def test_the_buy_box_shows_the_price_with_sst_from_the_tax_rules(client):
     html = client.get("/shop/win/").content.decode()
     # then the buy box holds both prices, then the form
     box = html[html.index('class="panel buy-panel"') :]
-    assert box.index("RM 700.92") < box.index("RM 649.00 before SST (8%)") < box.index("Add to cart")
+    assert (
+        box.index("RM 700.92") < box.index("RM 649.00 before SST (8%)") < box.index("Add to cart")
+    )
     # and the buy box comes right after the title and the image, before the description
     assert html.index("<h1>") < html.index("buy-panel") < html.index('class="product-body"')
 
@@ -243,7 +247,13 @@ def test_search_ranks_a_name_match_above_a_description_match(postgres, client):
 
 def test_a_second_anonymous_visit_is_served_from_the_page_cache(client):
     ProductFactory(slug="keyboard", name="Keyboard")
-    for path in ["/", "/shop/", "/shop/keyboard/", "/privacy/", "/shop/?category=" + Product.objects.get().category.slug]:
+    for path in [
+        "/",
+        "/shop/",
+        "/shop/keyboard/",
+        "/privacy/",
+        "/shop/?category=" + Product.objects.get().category.slug,
+    ]:
         first = client.get(path)
         second = client.get(path)
         assert (first["X-Page-Cache"], second["X-Page-Cache"]) == ("miss", "hit"), path
@@ -385,7 +395,11 @@ def test_a_store_manager_uploads_an_image_in_admin_and_sees_its_preview(client):
     # then
     assert response.status_code == 302, response.content.decode()[:3000]
     image = ProductImage.objects.get(product=product)
-    assert (image.alt, image.alt_ms, image.widths) == ("A keyboard", "Papan kekunci", [320, 640, 960])
+    assert (image.alt, image.alt_ms, image.widths) == (
+        "A keyboard",
+        "Papan kekunci",
+        [320, 640, 960],
+    )
     page = client.get(url).content.decode()
     assert f'<img src="{image.url(320)}" width="160" height="120" alt="A keyboard">' in page
 
@@ -406,3 +420,16 @@ def test_a_file_that_is_not_an_image_is_refused_in_admin_and_nothing_is_stored(c
     assert "This type of file is not accepted" in response.content.decode()
     assert ProductImage.objects.count() == 0
     assert Product.objects.get(pk=product.pk).name_ms == ""
+
+
+def test_free_text_searches_stay_out_of_the_shared_cache(client):
+    # given a search and a category page, each visited once
+    product = ProductFactory(name="Guard")
+    search, category = "/shop/?q=guard", f"/shop/?category={product.category.slug}"
+    client.get(search)
+    client.get(category)
+    # when this process forgets its own copies (another worker, a restart)
+    forget_local_pages()
+    # then the category page comes from the shared cache, the search is rendered again
+    assert client.get(category)["X-Page-Cache"] == "hit"
+    assert client.get(search)["X-Page-Cache"] == "miss"

@@ -52,8 +52,7 @@ MALAY = {
     "windows-11-pro": (
         "Windows 11 Pro",
         "Lesen runcit untuk satu PC.",
-        "Sistem pengendalian untuk kerja dan perniagaan kecil, dengan BitLocker dan Desktop "
-        "Jauh.",
+        "Sistem pengendalian untuk kerja dan perniagaan kecil, dengan BitLocker dan Desktop Jauh.",
     ),
     "windows-11-home": (
         "Windows 11 Home",
@@ -125,12 +124,9 @@ DESCRIPTIONS = {
     "manager.",
     "pixelcraft-2026": "Layered photo editing, masks and colour correction for photographers.",
     "cutline-video": "Edit 4K video on a multi-track timeline, with subtitles and fast export.",
-    "usb-installer-win11": "A USB drive ready with the Windows 11 installer to reinstall your "
-    "PC.",
-    "wireless-keyboard-bm": "A quiet keyboard that connects through a USB receiver or "
-    "Bluetooth.",
-    "security-key-nfc": "Protect your accounts with a physical key: touch or tap it to sign "
-    "in.",
+    "usb-installer-win11": "A USB drive ready with the Windows 11 installer to reinstall your PC.",
+    "wireless-keyboard-bm": "A quiet keyboard that connects through a USB receiver or Bluetooth.",
+    "security-key-nfc": "Protect your accounts with a physical key: touch or tap it to sign in.",
 }
 
 PRODUCTS = [
