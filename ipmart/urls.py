@@ -1,8 +1,10 @@
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
 from ipmart.core import devmail, health, observability, views
+from orders import views as shop_views
 
 handler500 = "ipmart.core.request_id.server_error"
 
@@ -12,7 +14,7 @@ admin.site.site_title = "IPmart admin"
 handler403 = "ipmart.core.refused.permission_denied"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", shop_views.home, name="home"),
     path("favicon.ico", views.favicon),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -33,4 +35,6 @@ if settings.DEBUG:
     urlpatterns += [
         path("dev/mail/", devmail.mail_list, name="dev_mail"),
         path("dev/mail/<str:name>/", devmail.mail_detail, name="dev_mail_detail"),
+        # Product images in `make run` (production: the proxy or the storage serves them).
+        *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
     ]

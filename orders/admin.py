@@ -15,6 +15,7 @@ from ipmart.core.http import client_ip
 from ipmart.core.money import RinggitFieldsMixin, format_ringgit, ringgit_column
 from ipmart.core.refused import require_permissions
 from privacy.admin_mixins import LogsPersonalDataViewsMixin
+from privacy.intake import validate_upload
 from privacy.models import AccessAction
 from privacy.services import log_access
 
@@ -32,6 +33,7 @@ from .models import (
     OrderStatus,
     PaymentAttempt,
     Product,
+    ProductImage,
     ProductKind,
     Refund,
     Shipment,
@@ -39,9 +41,12 @@ from .models import (
 )
 from .services.catalogue import (
     KeyImportError,
+    add_product_image,
+    delete_product_image,
     import_licence_keys,
     save_category,
     save_product,
+    save_product_image,
     save_tax_rate,
 )
 from .services.errors import ShopError
@@ -65,7 +70,7 @@ def _has_all(user, permissions) -> bool:
 
 @admin.register(Category)
 class CategoryAdmin(StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "position"]
+    list_display = ["name", "name_ms", "slug", "position"]
     prepopulated_fields = {"slug": ["name"]}
 
     def save_model(self, request, obj, form, change):
@@ -89,10 +94,79 @@ class KeyPoolFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ProductImageForm(forms.ModelForm):
+    """A new image is uploaded here and checked by the safe-upload intake (decoded with a
+    pixel limit, re-encoded without metadata); an existing one changes only its texts."""
+
+    upload = forms.FileField(label=_("Image (JPEG or PNG)"), required=False)
+
+    class Meta:
+        model = ProductImage
+        fields = ["upload", "alt", "alt_ms", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # to replace the picture, delete the row and add a new one
+            self.fields["upload"].disabled = True
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if self.instance.pk or not upload:
+            return None
+        return validate_upload(upload, allowed=("jpeg", "png"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.pk and not cleaned.get("upload") and not self.errors:
+            self.add_error("upload", _("Choose an image file."))
+        return cleaned
+
+
+class ProductImageInline(admin.TabularInline):
+    """Images through the catalogue services (stored resized, audited); the preview is a
+    plain <img> of the smallest width (no script: the admin's CSP is strict)."""
+
+    model = ProductImage
+    form = ProductImageForm
+    extra = 1
+    readonly_fields = ["preview"]
+    fields = ["preview", "upload", "alt", "alt_ms", "position"]
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj):
+        if not obj.pk:
+            return "—"
+        width = obj.widths[0]
+        return format_html(
+            '<img src="{}" width="{}" height="{}" alt="{}">',
+            obj.url(width),
+            160,
+            obj.height_for(160),
+            obj.alt,
+        )
+
+    def get_fields(self, request, obj=None):
+        return self.fields
+
+    # Images belong to the product: whoever may change products may change its images.
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("orders.change_product")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("orders.change_product")
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm("orders.change_product")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("orders.view_product")
+
+
 @admin.register(Product)
 class ProductAdmin(RinggitFieldsMixin, StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "category", "price", "stock", "is_active"]
-    list_filter = ["kind", "category", "is_active", KeyPoolFilter]
+    list_filter = ["kind", "category", "is_active", "featured", KeyPoolFilter]
+    inlines = [ProductImageInline]
     list_select_related = ["category"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -124,6 +198,7 @@ class ProductAdmin(RinggitFieldsMixin, StaffTrailHistoryMixin, NoDeleteMixin, ad
             "stock",
             self._keys_column(request.user),
             "is_active",
+            "featured",
         ]
 
     @staticmethod
@@ -153,6 +228,34 @@ class ProductAdmin(RinggitFieldsMixin, StaffTrailHistoryMixin, NoDeleteMixin, ad
 
     def save_model(self, request, obj, form, change):
         save_product(obj, acting_user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductImage:
+            return super().save_formset(request, form, formset, change)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for image_form in formset.forms:
+            image = image_form.instance
+            if image_form in formset.deleted_forms:
+                if image.pk:
+                    delete_product_image(image, acting_user=request.user)
+                    formset.deleted_objects.append(image)
+            elif not image_form.has_changed():
+                continue
+            elif image.pk:
+                save_product_image(image, acting_user=request.user)
+                formset.changed_objects.append((image, image_form.changed_data))
+            else:
+                formset.new_objects.append(
+                    add_product_image(
+                        form.instance,
+                        clean=image_form.cleaned_data["upload"],
+                        alt=image_form.cleaned_data["alt"],
+                        alt_ms=image_form.cleaned_data["alt_ms"],
+                        position=image_form.cleaned_data["position"] or 0,
+                        acting_user=request.user,
+                    )
+                )
+        return None
 
     def get_urls(self):
         return [

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from privacy.intake import refuse, validate_upload
 
 from .models import DocumentKind, RejectionReason
+from .search import SORTS
 from .services.cart import MAX_QUANTITY_PER_LINE
 
 
@@ -21,6 +22,7 @@ class AddToCartForm(forms.Form):
 class ShopFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     category = forms.SlugField(label=_("Category"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=list(SORTS.items()))
 
 
 class CheckoutForm(forms.Form):

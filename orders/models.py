@@ -11,9 +11,22 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 CURRENCY = "MYR"
+
+
+class MalayFieldsMixin:
+    """Customer-facing text kept in English and Malay (`name`, `name_ms`): `localised("name")`
+    is the Malay text when the active language is Malay and it is filled in, else English."""
+
+    def localised(self, field: str) -> str:
+        if (get_language() or "").startswith("ms"):
+            text = getattr(self, f"{field}_ms", "")
+            if text:
+                return text
+        return getattr(self, field)
 
 
 class ProductKind(models.TextChoices):
@@ -21,8 +34,9 @@ class ProductKind(models.TextChoices):
     PHYSICAL = "physical", _("Physical goods")
 
 
-class Category(models.Model):
+class Category(MalayFieldsMixin, models.Model):
     name = models.CharField(_("name"), max_length=80)
+    name_ms = models.CharField(_("name (Malay)"), max_length=80, blank=True)
     slug = models.SlugField(_("slug"), unique=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
@@ -34,13 +48,18 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def display_name(self) -> str:
+        return self.localised("name")
+
 
 class ProductQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
     def for_listing(self):
-        return self.active().select_related("category")
+        """Active products with their category and images (two queries for any number)."""
+        return self.active().select_related("category").prefetch_related("images")
 
     def with_key_counts(self):
         """Annotate `available_keys`, the licence keys left in the pool."""
@@ -51,19 +70,30 @@ class ProductQuerySet(models.QuerySet):
         )
 
 
-class Product(models.Model):
+class Product(MalayFieldsMixin, models.Model):
     """Something the store sells. Licences are delivered as keys from the product's pool;
     physical goods count stock and need shipping."""
 
     kind = models.CharField(_("kind"), max_length=16, choices=ProductKind.choices)
     name = models.CharField(_("name"), max_length=150)
+    name_ms = models.CharField(_("name (Malay)"), max_length=150, blank=True)
     slug = models.SlugField(_("slug"), unique=True, max_length=160)
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
     )
     summary = models.CharField(_("summary"), max_length=240, blank=True)
+    summary_ms = models.CharField(_("summary (Malay)"), max_length=240, blank=True)
     description = models.TextField(_("description"), blank=True)
-    image = models.ImageField(_("image"), upload_to="products/", blank=True)
+    description_ms = models.TextField(_("description (Malay)"), blank=True)
+    activation_notes = models.TextField(
+        _("activation or delivery notes"),
+        blank=True,
+        help_text=_("Shown on the product page: how the key is activated or how it ships."),
+    )
+    activation_notes_ms = models.TextField(_("activation or delivery notes (Malay)"), blank=True)
+    featured = models.BooleanField(
+        _("featured"), default=False, help_text=_("Shown on the home page.")
+    )
     price_sen = models.PositiveIntegerField(_("price (sen, before tax)"))
     stock = models.PositiveIntegerField(
         _("units in stock"), default=0, help_text=_("Physical goods only; licences count keys.")
@@ -112,6 +142,89 @@ class Product(models.Model):
     @property
     def needs_shipping(self) -> bool:
         return self.kind == ProductKind.PHYSICAL
+
+    @property
+    def display_name(self) -> str:
+        return self.localised("name")
+
+    @property
+    def display_summary(self) -> str:
+        return self.localised("summary")
+
+    @property
+    def display_description(self) -> str:
+        return self.localised("description")
+
+    @property
+    def display_activation_notes(self) -> str:
+        return self.localised("activation_notes")
+
+    @property
+    def initials(self) -> str:
+        from .images import initials
+
+        return initials(self.display_name)
+
+    @property
+    def main_image(self) -> "ProductImage | None":
+        """The first image (from the prefetched `images` when the query prefetched them)."""
+        images = list(self.images.all())
+        return images[0] if images else None
+
+
+class ProductImage(models.Model):
+    """A product photo, re-encoded from its pixels (no metadata) and stored as a few widths
+    (`widths`) through Django's storage API under MEDIA: `<stem>-<width>.<format>`. Public
+    catalogue images, not personal data."""
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="images", verbose_name=_("product")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    alt = models.CharField(
+        _("alt text"), max_length=200, help_text=_("What the image shows, for screen readers.")
+    )
+    alt_ms = models.CharField(_("alt text (Malay)"), max_length=200, blank=True)
+    stem = models.CharField(max_length=200, editable=False)
+    format = models.CharField(max_length=8, editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    widths = models.JSONField(default=list, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+
+    def __str__(self) -> str:
+        return f"Image {self.pk} of product {self.product_id}"
+
+    def file_name(self, width: int) -> str:
+        return f"{self.stem}-{width}.{self.format}"
+
+    def url(self, width: int) -> str:
+        from django.core.files.storage import default_storage
+
+        return default_storage.url(self.file_name(width))
+
+    def height_for(self, width: int) -> int:
+        return round(self.height * width / self.width)
+
+    @property
+    def src(self) -> str:
+        """The fallback `src`: the middle width (640 when there is one)."""
+        return self.url(self.widths[min(1, len(self.widths) - 1)])
+
+    @property
+    def srcset(self) -> str:
+        return ", ".join(f"{self.url(w)} {w}w" for w in self.widths)
+
+    @property
+    def display_alt(self) -> str:
+        if (get_language() or "").startswith("ms") and self.alt_ms:
+            return self.alt_ms
+        return self.alt
 
 
 class TaxRate(models.Model):

@@ -234,3 +234,9 @@ def erase_user(user) -> None:  # noqa: F811
 
 
 export_files = documents.export_document_files
+
+# Catalogue rows that are about products, never about a person (privacy.registry reads this).
+NO_PERSONAL_DATA = {
+    "orders.ProductImage": "a product photo's public renditions and alt texts (re-encoded, no "
+    "metadata); nothing about a customer",
+}

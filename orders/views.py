@@ -3,16 +3,18 @@
 import hashlib
 import time
 from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -20,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import Address
+from ipmart.core.page_cache import anonymous_page_cache
 from ipmart.core.params import page_number as requested_page
 from privacy.intake import SizeCappedUploadHandler
 
@@ -27,6 +30,8 @@ from .catalogue import cached_fragment, catalogue_version, displayed_availabilit
 from .emails import verification_context
 from .forms import AddToCartForm, CheckoutForm, DocumentUploadForm, QuantityForm, ShopFilterForm
 from .models import Category, DocumentStatus, Order, OrderStatus, Product
+from .money import tax_sen
+from .search import DEFAULT_SORT, SORTS, normalise_query, search_products
 from .selectors import (
     get_cart,
     get_cart_lines,
@@ -49,68 +54,166 @@ def _cache_key(*parts) -> str:
     return f"orders:fragment:{digest}"
 
 
+def _category_slugs() -> frozenset:
+    return cached_fragment(
+        f"orders:category-slugs:{catalogue_version()}",
+        lambda: frozenset(Category.objects.values_list("slug", flat=True)),
+    )
+
+
+def _category_exists(slug: str) -> bool:
+    return slug in _category_slugs()
+
+
+SHOP_PARAMETERS = ("q", "category", "sort", "page")
+
+
+def shop_query(request) -> str | None:
+    """The shop's query string when it is canonical and bounded (each known parameter once,
+    a normalised search, an existing category, a known sort, a page number as it is served),
+    for the page cache's key; None otherwise (the page is then rendered, not cached)."""
+    raw = request.META.get("QUERY_STRING", "")
+    if not raw:
+        return ""
+    pairs = parse_qsl(raw, keep_blank_values=True)
+    names = [name for name, _value in pairs]
+    if len(set(names)) != len(names) or not set(names) <= set(SHOP_PARAMETERS):
+        return None
+    values = dict(pairs)
+    if values.get("q", "") != normalise_query(values.get("q", "")):
+        return None
+    if values.get("category") and not _category_exists(values["category"]):
+        return None
+    if "sort" in values and values["sort"] not in SORTS:
+        return None
+    if "page" in values and values["page"] != str(requested_page(request)):
+        return None
+    return raw
+
+
+def _shop_url(**params) -> str:
+    """`/shop/?…` with the parameters in the canonical order, empty ones left out."""
+    query = urlencode([(name, params[name]) for name in SHOP_PARAMETERS if params.get(name)])
+    return reverse("orders:shop") + (f"?{query}" if query else "")
+
+
+def _searching(request) -> bool:
+    return bool(request.GET.get("q", "").strip())
+
+
+@anonymous_page_cache(
+    version=catalogue_version, query=shop_query, shared=lambda request: not _searching(request)
+)
 def shop(request):
-    """The catalogue. The product grid is cached per catalogue version, so a change of price,
-    stock or keys shows on the next request and an unchanged catalogue costs no query."""
+    """The catalogue, a category, or a search. The product grid is cached per catalogue
+    version, so a change of price, stock or keys shows on the next request and an unchanged
+    catalogue costs no query; a search (free text) is rendered each time."""
     form = ShopFilterForm(request.GET or None)
     q = category = ""
+    sort = DEFAULT_SORT
     if form.is_valid():
-        q, category = form.cleaned_data["q"].strip(), form.cleaned_data["category"]
+        q = normalise_query(form.cleaned_data["q"])
+        category = form.cleaned_data["category"]
+        sort = form.cleaned_data["sort"] or DEFAULT_SORT
     page_number = requested_page(request)
     if category and not _category_exists(category):
         raise Http404("No such category")
 
     def build() -> str:
-        products = Product.objects.for_listing().with_key_counts().order_by("name", "id")
+        products = Product.objects.for_listing().with_key_counts()
         if category:
             products = products.filter(category__slug=category)
-        if q:
-            products = products.filter(Q(name__icontains=q) | Q(summary__icontains=q))
+        products = search_products(products, q, sort)
         page = Paginator(products, PAGE_SIZE).get_page(page_number)
+        categories = list(_categories())
+        current = next((c for c in categories if c.slug == category), None)
         context = {
             "page": page,
             "q": q,
-            "category": category,
-            "categories": list(Category.objects.all()),
+            "sort": sort,
+            "category": current,
+            "all_url": _shop_url(q=q, sort=sort if sort != DEFAULT_SORT else ""),
+            "category_links": [
+                (
+                    c,
+                    _shop_url(q=q, category=c.slug, sort=sort if sort != DEFAULT_SORT else ""),
+                )
+                for c in categories
+            ],
+            "previous_url": page.has_previous()
+            and _shop_url(q=q, category=category, sort=sort, page=page.previous_page_number()),
+            "next_url": page.has_next()
+            and _shop_url(q=q, category=category, sort=sort, page=page.next_page_number()),
         }
         return render_to_string("orders/_product_grid.html", context)
 
     # Only what is bounded enters a cache key: the catalogue version, the language, an
-    # existing category and a page number clamped to MAX_PAGE_NUMBER. Searches (free text)
-    # are rendered each time and never cached, so random queries cannot fill the cache.
+    # existing category, a known sort and a page number clamped to MAX_PAGE_NUMBER. Searches
+    # (free text) are rendered each time and never cached here, so random queries cannot fill
+    # the cache.
     if q:
         grid = build()
     else:
-        key = _cache_key("shop", catalogue_version(), get_language(), category, page_number)
+        key = _cache_key("shop", catalogue_version(), get_language(), category, sort, page_number)
         grid = cached_fragment(key, build)
-    return render(request, "orders/shop.html", {"grid": mark_safe(grid), "form": form})  # noqa: S308
+    context = {
+        "grid": mark_safe(grid),  # noqa: S308 - our own template's output
+        "form": form,
+        "q": q,
+        "sort": sort,
+        "sorts": list(SORTS.items()),
+        "category": category,
+    }
+    return render(request, "orders/shop.html", context)
 
 
-def _category_exists(slug: str) -> bool:
-    slugs = cached_fragment(
-        f"orders:category-slugs:{catalogue_version()}",
-        lambda: frozenset(Category.objects.values_list("slug", flat=True)),
+def _categories() -> list:
+    return cached_fragment(
+        f"orders:categories:{catalogue_version()}", lambda: list(Category.objects.all())
     )
-    return slug in slugs
 
 
-def product_detail(request, slug: str):
+def _product_facts(slug: str) -> dict:
+    """What the product page shows, cached per catalogue version: the product (with its
+    category and images), the units left and its price including SST."""
+
     def build() -> dict:
         product = get_object_or_404(Product.objects.for_listing(), slug=slug)
-        available = available_units([product])[product.pk]
-        html = render_to_string(
-            "orders/_product_detail.html", {"product": product, "available": available}
-        )
-        return {"id": product.pk, "name": product.name, "available": available, "html": html}
+        rate = tax_rates().get(product.kind, Decimal(0))
+        return {
+            "product": product,
+            "available": available_units([product])[product.pk],
+            "tax_rate": rate,
+            "price_with_tax_sen": product.price_sen + tax_sen(product.price_sen, rate),
+        }
 
-    cached = cached_fragment(
-        _cache_key("product", catalogue_version(), get_language(), slug), build
-    )
-    return render(
-        request,
-        "orders/product.html",
-        {"product": cached, "body": mark_safe(cached["html"]), "form": AddToCartForm()},  # noqa: S308
-    )
+    return cached_fragment(_cache_key("product", catalogue_version(), slug), build)
+
+
+@anonymous_page_cache(version=catalogue_version)
+def product_detail(request, slug: str):
+    facts = _product_facts(slug)
+    return render(request, "orders/product.html", {**facts, "form": AddToCartForm()})
+
+
+FEATURED_ON_HOME = 8
+
+
+@anonymous_page_cache(version=catalogue_version)
+def home(request):
+    """The shop window: featured products, the categories and the way into the shop."""
+
+    def build() -> dict:
+        featured = list(
+            Product.objects.for_listing()
+            .filter(featured=True)
+            .with_key_counts()
+            .order_by("name", "id")[:FEATURED_ON_HOME]
+        )
+        return {"featured": featured}
+
+    facts = cached_fragment(f"orders:home:{catalogue_version()}", build)
+    return render(request, "home.html", {**facts, "categories": _categories()})
 
 
 def _remember_cart_size(request, cart) -> None:
@@ -168,8 +271,6 @@ def cart_remove(request, product_id: int):
 
 
 def _cart_summary(lines):
-    from .money import tax_sen
-
     rates = tax_rates() if lines else {}
     available = displayed_availability([line.product for line in lines]) if lines else {}
     rows, subtotal, tax = [], 0, 0

@@ -7,10 +7,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ipmart.core.http import client_ip
+from ipmart.core.page_cache import anonymous_page_cache, page_generation
 
 from .forms import AcceptPolicyForm
 from .models import AcceptanceMethod, PolicyVersion
-from .services import accept_policy, get_current_policy, has_accepted
+from .services import accept_policy, get_current_policy, get_current_policy_id, has_accepted
 
 
 def _text_language(request) -> str:
@@ -43,6 +44,17 @@ def _render_policy(request, policy: PolicyVersion, *, form=None):
     )
 
 
+def _policy_page_version():
+    return (get_current_policy_id(), page_generation())
+
+
+def _policy_query(request) -> str | None:
+    query = request.META.get("QUERY_STRING", "")
+    return query if query in {"", "lang=en", "lang=ms"} else None
+
+
+# Anonymous visitors get the policy from the page cache (keyed by the version in force).
+@anonymous_page_cache(version=_policy_page_version, query=_policy_query)
 def policy(request):
     current = get_current_policy()
     if current is None:

@@ -1,9 +1,5 @@
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.templatetags.static import static
-
-
-def home(request):
-    return render(request, "home.html")
 
 
 def favicon(request):

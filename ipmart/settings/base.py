@@ -89,6 +89,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "privacy.context_processors.policy_notice",
                 "ipmart.core.context_processors.site_links",
+                # Last: while a page renders for the anonymous page cache, {% csrf_token %}
+                # writes a placeholder that each response fills with its visitor's token.
+                "ipmart.core.page_cache.csrf_placeholder",
             ],
         },
     },
@@ -545,3 +548,8 @@ LOGGING["formatters"]["json"] = {
     "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
 }
 LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "plain"
+
+# --- Storefront (issue 13: catalogue)
+# Product images (public, resized renditions) are stored through the default storage under
+# MEDIA_ROOT and served at MEDIA_URL (by `make run` itself in DEBUG, by the proxy in production).
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")

@@ -3,9 +3,12 @@
 import csv
 import io
 import re
+import secrets
 from collections.abc import Iterable
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -15,7 +18,17 @@ from ipmart.core.audit import record_staff_change, save_with_trail
 from ipmart.core.money import format_ringgit
 from ipmart.core.outbox import enqueue
 from orders.catalogue import bump_catalogue_version
-from orders.models import Category, LicenceKey, LicenceKeyStatus, Product, ProductKind, TaxRate
+from orders.images import image_format, make_renditions
+from orders.models import (
+    Category,
+    LicenceKey,
+    LicenceKeyStatus,
+    Product,
+    ProductImage,
+    ProductKind,
+    TaxRate,
+)
+from privacy.intake import CleanFile
 
 from .errors import ShopError
 
@@ -26,11 +39,17 @@ DEFAULT_KEY_PATTERN = r"[A-Za-z0-9][A-Za-z0-9-]*"
 
 PRODUCT_AUDITED_FIELDS = [
     "name",
+    "name_ms",
     "slug",
     "kind",
     "category",
     "summary",
+    "summary_ms",
     "description",
+    "description_ms",
+    "activation_notes",
+    "activation_notes_ms",
+    "featured",
     "price_sen",
     "stock",
     "is_active",
@@ -51,19 +70,114 @@ def save_product(product: Product, *, acting_user: AbstractBaseUser | None) -> P
         product,
         acting_user=acting_user,
         fields=PRODUCT_AUDITED_FIELDS,
-        formatters={"price_sen": format_ringgit, "description": lambda text: text[:80]},
+        formatters={
+            "price_sen": format_ringgit,
+            **{
+                name: _shorten
+                for name in (
+                    "description",
+                    "description_ms",
+                    "activation_notes",
+                    "activation_notes_ms",
+                )
+            },
+        },
     )
     bump_catalogue_version()
     return product
+
+
+def _shorten(text: str) -> str:
+    return text[:80]
 
 
 @transaction.atomic
 def save_category(category: Category, *, acting_user: AbstractBaseUser | None) -> Category:
     """Save a category from admin (audited); cached listings (which show its name) refresh
     after commit."""
-    save_with_trail(category, acting_user=acting_user, fields=["name", "slug", "position"])
+    save_with_trail(
+        category, acting_user=acting_user, fields=["name", "name_ms", "slug", "position"]
+    )
     bump_catalogue_version()
     return category
+
+
+def add_product_image(
+    product: Product,
+    *,
+    clean: CleanFile,
+    alt: str,
+    alt_ms: str = "",
+    position: int = 0,
+    acting_user: AbstractBaseUser | None,
+) -> ProductImage:
+    """Add an image to a product. `clean` has passed `privacy.intake.validate_upload` (decoded
+    safely, re-encoded without metadata); it is scaled to the rendition widths and stored
+    through the default storage under MEDIA (files first, then the row: a failed transaction
+    deletes the files). Audited; cached pages refresh after commit."""
+    renditions = make_renditions(clean.content)
+    stem = f"products/{product.pk}/{secrets.token_hex(8)}"
+    fmt = image_format()
+    saved: list[str] = []
+    try:
+        for rendition in renditions:
+            saved.append(
+                default_storage.save(
+                    f"{stem}-{rendition.width}.{fmt}", ContentFile(rendition.content)
+                )
+            )
+        with transaction.atomic():
+            largest = renditions[-1]
+            image = ProductImage.objects.create(
+                product=product,
+                position=position,
+                alt=alt,
+                alt_ms=alt_ms,
+                stem=stem,
+                format=fmt,
+                width=largest.width,
+                height=largest.height,
+                widths=[r.width for r in renditions],
+            )
+            record_staff_change(
+                acting_user,
+                product,
+                action="add image",
+                changes={"images": ["", f"{len(renditions)} widths, alt: {alt[:60]}"]},
+            )
+            bump_catalogue_version()
+    except BaseException:
+        for name in saved:
+            default_storage.delete(name)
+        raise
+    return image
+
+
+@transaction.atomic
+def save_product_image(image: ProductImage, *, acting_user: AbstractBaseUser | None) -> None:
+    """Change an image's alt texts or position (audited)."""
+    save_with_trail(image, acting_user=acting_user, fields=["alt", "alt_ms", "position"])
+    bump_catalogue_version()
+
+
+@transaction.atomic
+def delete_product_image(image: ProductImage, *, acting_user: AbstractBaseUser | None) -> None:
+    """Remove an image and, after commit, its files."""
+    names = [image.file_name(width) for width in image.widths]
+    record_staff_change(
+        acting_user,
+        image.product,
+        action="remove image",
+        changes={"images": [f"alt: {image.alt[:60]}", ""]},
+    )
+    image.delete()
+    bump_catalogue_version()
+    transaction.on_commit(lambda: _delete_files(names))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
 
 
 @transaction.atomic

@@ -109,3 +109,71 @@ def test_a_customer_who_cancels_on_the_hosted_page_can_pay_later(store, page, li
         lambda: order.__class__.objects.get(pk=order.pk).status == OrderStatus.FULFILLED,
         what="fulfilled",
     )
+
+
+def test_an_anonymous_visitor_browses_searches_and_adds_to_cart_from_the_page_cache(
+    browser, live_server, settings, tmp_path
+):
+    """Home → search → product page (served from the page cache, image with srcset loaded) →
+    Add to cart, on a 360 x 740 phone, as a visitor without an account or a session."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from orders.images import demo_product_image
+    from orders.services.catalogue import add_product_image
+    from privacy.intake import validate_upload
+
+    # given product images stored under a real MEDIA_ROOT that the live server serves
+    settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path, "base_url": "/media/"},
+        },
+    }
+    settings.ROOT_URLCONF = "tests.e2e.media_urls"
+    product = ProductFactory(
+        licence=True, keys=3, name="Guard Antivirus", slug="guard-antivirus", featured=True
+    )
+    ProductFactory(name="Wireless keyboard", slug="wireless-keyboard")
+    photo = demo_product_image(product.slug, product.name)
+    add_product_image(
+        product,
+        clean=validate_upload(SimpleUploadedFile("guard.jpg", photo, "image/jpeg")),
+        alt="Guard Antivirus box",
+        acting_user=None,
+    )
+    # and the product page already in the page cache (another visitor saw it)
+    primer = browser.new_context()
+    primer.new_page().goto(live_server.url + "/shop/guard-antivirus/")
+    primer.close()
+    context = browser.new_context(locale="en-GB", viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    try:
+        # when the visitor comes to the home page and searches
+        page.goto(live_server.url + "/")
+        page.get_by_role("searchbox", name="Search products").fill("antivirus")
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_url(re.compile(r"/shop/\?q=antivirus"))
+        assert page.get_by_text("1 result for “antivirus”").is_visible()
+        with page.expect_response(re.compile(r"/shop/guard-antivirus/$")) as opened:
+            page.get_by_role("link", name="Guard Antivirus").click()
+        # then the product page came from the page cache, with its image in several widths
+        assert opened.value.headers["x-page-cache"] == "hit"
+        image = page.get_by_role("img", name="Guard Antivirus box")
+        assert "320w" in image.get_attribute("srcset") and "960w" in image.get_attribute("srcset")
+        assert image.evaluate("img => img.complete && img.naturalWidth") > 0
+        # and Add to cart is above the fold on the phone
+        button = page.get_by_role("button", name="Add to cart")
+        box = button.bounding_box()
+        assert box["y"] + box["height"] <= 740
+        # when they add it to the cart
+        button.click()
+        page.wait_for_url(re.compile(r"/cart/$"))
+        # then the cart holds it (the cached page's CSRF token was theirs)
+        assert page.get_by_text("Guard Antivirus was added to your cart.").is_visible()
+        assert errors == []
+    finally:
+        context.close()

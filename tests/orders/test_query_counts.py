@@ -18,6 +18,7 @@ from orders.models import (
     LicenceKeyStatus,
     Order,
     Product,
+    ProductImage,
     ProductKind,
 )
 from orders.services.checkout import place_order
@@ -276,3 +277,60 @@ def test_place_order_runs_the_same_queries_for_1_and_15_lines(postgres):
     assert goods[0] == goods[1]
     assert mixed[0] == mixed[1]
     assert max(*licences, *goods, *mixed) <= PLACE_ORDER_BUDGET
+
+
+def _bulk_images(products) -> None:
+    ProductImage.objects.bulk_create(
+        [
+            ProductImage(
+                product=p,
+                alt=f"Photo of {p.name}",
+                stem=f"products/{p.pk}/x",
+                format="webp",
+                width=960,
+                height=720,
+                widths=[320, 640, 960],
+            )
+            for p in products
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?q=bulk", "?q=bulk&sort=-price", "?category=bulk&sort=newest"]
+)
+def test_listings_with_images_run_the_same_queries_with_10_and_1000_products(client, query):
+    # given 10 products with an image each
+    category = CategoryFactory(slug="bulk")
+    _bulk_products(10, start=0, category=category)
+    _bulk_images(Product.objects.all())
+    cache.clear()
+    small, small_html = _get(client, "/shop/" + query)
+    # when there are 1,000
+    _bulk_products(990, start=10, category=category)
+    _bulk_images(Product.objects.filter(images__isnull=True))
+    cache.clear()
+    large, large_html = _get(client, "/shop/" + query)
+    # then every card shows its image and the page costs the same
+    assert small_html.count('class="product-image"') == 10
+    assert large_html.count('class="product-image"') == 24
+    assert small == large
+    assert large <= PAGE_BUDGET
+
+
+def test_home_with_featured_products_runs_the_same_queries_with_2_and_8_featured(client):
+    category = CategoryFactory()
+    _bulk_products(2, start=0, category=category)
+    Product.objects.update(featured=True)
+    _bulk_images(Product.objects.all())
+    cache.clear()
+    small, small_html = _get(client, "/")
+    _bulk_products(20, start=2, category=category)
+    Product.objects.update(featured=True)
+    _bulk_images(Product.objects.filter(images__isnull=True))
+    cache.clear()
+    large, large_html = _get(client, "/")
+    assert small_html.count('class="card product-card"') == 2
+    assert large_html.count('class="card product-card"') == 8
+    assert small == large
+    assert large <= PAGE_BUDGET
