@@ -62,6 +62,15 @@ class SupportUploadHandler(SizeCappedUploadHandler):
             raise
 
 
+class EmailUploadHandler(SupportUploadHandler):
+    """For the inbound email webhook: each attachment capped at MAX_BYTES (the email's total is
+    the provider's to limit); a dropped one is named as refused on the thread."""
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.declared_too_large = False
+        return None
+
+
 def install_upload_cap(request) -> None:
     """Call before anything reads request.POST or request.FILES: the capped handler alone."""
     request.upload_handlers = [SupportUploadHandler(request)]
@@ -130,11 +139,14 @@ class EmailAttachments:
     refused: list[tuple[str, str]]
 
 
-def clean_email_attachments(parts: Iterable) -> EmailAttachments:
+def clean_email_attachments(parts: Iterable, *, skipped: Iterable[str] = ()) -> EmailAttachments:
     """Run each attachment of an inbound email (anymail's AnymailInboundMessage parts) through
-    the intake. Nothing is stored here; refused ones are only named with their reason."""
+    the intake. Nothing is stored here; refused ones are only named with their reason (those
+    `skipped` by the upload cap as too large, too)."""
     clean: list[CleanFile] = []
-    refused: list[tuple[str, str]] = []
+    refused: list[tuple[str, str]] = [
+        (name[:100], refusal_text(refuse("too_large", mb=MAX_MB))) for name in skipped
+    ]
     for index, part in enumerate(parts, start=1):
         name = (part.get_filename() or f"attachment-{index}")[:100]
         if len(clean) >= MAX_FILES:

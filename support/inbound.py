@@ -22,7 +22,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
 from . import services
-from .attachments import clean_email_attachments
+from .attachments import EmailUploadHandler, clean_email_attachments
 from .tokens import inquiry_from_reply_address
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,9 @@ def handle_inbound(sender, event, esp_name, **kwargs) -> None:
     if not event.event_id or not from_address:
         logger.info("inbound email for %s without event id or sender, ignored", inquiry.reference)
         return
-    files = clean_email_attachments(message.attachments)
+    files = clean_email_attachments(
+        message.attachments, skipped=getattr(event, "skipped_attachments", ())
+    )
     inbound = services.receive_email_reply(
         inquiry,
         provider_event_id=f"{esp_name.lower()}:{event.event_id}",
@@ -118,4 +120,13 @@ class SupportInboundWebhookView(MailgunInboundWebhookView):
     def dispatch(self, request, *args, **kwargs):
         if not getattr(settings, "ANYMAIL", {}).get("MAILGUN_WEBHOOK_SIGNING_KEY"):
             raise Http404
+        # Before anything reads the body: attachments are held in memory up to the cap, never
+        # written to a temporary folder; a bigger one is dropped (and noted as refused).
+        request.upload_handlers = [EmailUploadHandler(request)]
         return super().dispatch(request, *args, **kwargs)
+
+    def parse_events(self, request):
+        events = super().parse_events(request)
+        for event in events:
+            event.skipped_attachments = list(getattr(request, "support_skipped_files", []))
+        return events

@@ -24,6 +24,8 @@ def _keys(ip_address: str | None, email: str, *, prefix: str = "") -> list[str]:
 
 
 def _allowed(keys: list[str], limit: int) -> bool:
+    if limit <= 0:
+        return False
     counts = cache.get_many(keys)
     return all(count < limit for count in counts.values())
 

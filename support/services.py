@@ -406,7 +406,9 @@ def assign_inquiry(inquiry: Inquiry, *, assignee: User | None, acting_user: User
     _check_agent(inquiry, acting_user)
     if assignee is not None and (not assignee.is_staff or not can_handle(assignee, inquiry)):
         raise ValidationError(_("This staff member cannot handle this inquiry."))
-    inquiry = Inquiry.objects.select_for_update().select_related("assignee").get(pk=inquiry.pk)
+    inquiry = (
+        Inquiry.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=inquiry.pk)
+    )
     before = inquiry.assignee
     inquiry.assignee = assignee
     inquiry.save(update_fields=["assignee"])
