@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Attachment,
+    AttachmentPreview,
     InboundEmail,
     Inquiry,
     Message,
@@ -128,6 +129,17 @@ def export_user(user) -> dict[str, list[dict]]:
             .select_related("message__inquiry", "file")
             .order_by("id")
         ],
+        # Which pages the store rendered for agents (the images themselves are not exported).
+        "AttachmentPreview": [
+            {
+                "inquiry": p.attachment.message.inquiry.reference,
+                "attachment": p.attachment_id,
+                "page": p.page,
+            }
+            for p in AttachmentPreview.objects.filter(attachment__message__inquiry__user=user)
+            .select_related("attachment__message__inquiry")
+            .order_by("attachment_id", "page")
+        ],
         "Notification": [
             {
                 "inquiry": n.inquiry.reference,
@@ -145,7 +157,9 @@ def _kept(attachment: Attachment) -> bool:
 
 
 def _archive_path(attachment: Attachment) -> str:
-    return f"inquiries/{attachment.message.inquiry.reference}/{attachment.pk}-{attachment.name}"
+    # The person's own name for their file (sanitised by the intake: no folders, no controls).
+    name = attachment.original_name or attachment.name
+    return f"inquiries/{attachment.message.inquiry.reference}/{attachment.pk}-{name}"
 
 
 def export_files(user):

@@ -407,7 +407,9 @@ def assign_inquiry(inquiry: Inquiry, *, assignee: User | None, acting_user: User
     if assignee is not None and (not assignee.is_staff or not can_handle(assignee, inquiry)):
         raise ValidationError(_("This staff member cannot handle this inquiry."))
     inquiry = (
-        Inquiry.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=inquiry.pk)
+        Inquiry.objects.select_for_update(of=("self",))
+        .select_related("assignee")
+        .get(pk=inquiry.pk)
     )
     before = inquiry.assignee
     inquiry.assignee = assignee
@@ -534,9 +536,7 @@ def receive_email_reply(
         body=text,
         status=InboundStatus.ADDED if known else InboundStatus.HELD,
     )
-    notes = [
-        f"Email attachment refused: {name}: {reason}" for name, reason in refused
-    ]
+    notes = [f"Email attachment refused: {name}: {reason}" for name, reason in refused]
     if known:
         inbound.message = reply_as_customer(
             inquiry,
@@ -614,7 +614,9 @@ FAQ_ENTRY_FIELDS = [
 ]
 MACRO_FIELDS = ["name", "body", "body_ms", "sets_status", "position"]
 # Long texts are shown shortened in the trail (the full text is the row itself).
-_SHORT = {name: (lambda text: str(text)[:80]) for name in ("answer", "answer_ms", "body", "body_ms")}
+_SHORT = {
+    name: (lambda text: str(text)[:80]) for name in ("answer", "answer_ms", "body", "body_ms")
+}
 
 
 @transaction.atomic

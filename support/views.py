@@ -284,9 +284,7 @@ def _download(attachment: Attachment):
 @require_http_methods(["GET"])
 def attachment_download(request, reference: str, attachment_id: int):
     """A customer's own attachment (another customer's reference or file is a 404)."""
-    return _download(
-        selectors.get_attachment_for_customer(request.user, reference, attachment_id)
-    )
+    return _download(selectors.get_attachment_for_customer(request.user, reference, attachment_id))
 
 
 @never_cache

@@ -362,4 +362,6 @@ def test_a_customer_cannot_download_an_internal_notes_file(client, vault_dir):
     )
     hidden = attach_file(note, "x.png")
     client.force_login(owner)
-    assert client.get(f"/support/inquiries/{inquiry.reference}/files/{hidden.pk}/").status_code == 404
+    assert (
+        client.get(f"/support/inquiries/{inquiry.reference}/files/{hidden.pk}/").status_code == 404
+    )

@@ -99,10 +99,20 @@ def test_held_email_decisions_leave_a_row(agent):
     services.discard_held_email(held[1], acting_user=agent)
     detail = f"inquiry {inquiry.reference}"
     assert trail(held[0]) == [
-        (agent.pk, "update", {"status": ["Held: sender is not the inquiry's customer", "Added by an agent"]}, detail)
+        (
+            agent.pk,
+            "update",
+            {"status": ["Held: sender is not the inquiry's customer", "Added by an agent"]},
+            detail,
+        )
     ]
     assert trail(held[1]) == [
-        (agent.pk, "update", {"status": ["Held: sender is not the inquiry's customer", "Discarded by an agent"]}, detail)
+        (
+            agent.pk,
+            "update",
+            {"status": ["Held: sender is not the inquiry's customer", "Discarded by an agent"]},
+            detail,
+        )
     ]
 
 

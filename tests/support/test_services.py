@@ -131,7 +131,7 @@ def test_export_and_erase_a_customers_support_data():
     assert [row["reference"] for row in exported["Inquiry"]] == [mine.reference]
     assert [row["body"] for row in exported["Message"]] == ["My words"]
     [(path, data)] = files
-    assert path == f"inquiries/{mine.reference}/{attachment.pk}-file-1.png" and data == kept
+    assert path == f"inquiries/{mine.reference}/{attachment.pk}-receipt.png" and data == kept
     assert exported["Attachment"][0]["file_in_archive"] == path
     assert list(Inquiry.objects.values_list("pk", flat=True)) == [theirs.pk]
     assert list(Attachment.objects.values_list("pk", flat=True)) == [their_file.pk]
