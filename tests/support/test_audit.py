@@ -27,7 +27,6 @@ from tests.factories import (
     MacroFactory,
     StaffFactory,
 )
-from tests.support.conftest import with_totp
 
 pytestmark = pytest.mark.django_db
 
