@@ -40,7 +40,7 @@ from .models import (
     Macro,
     Status,
 )
-from .selectors import attachments_without_data
+from .selectors import attachments_with_previews
 
 RESTRICTED_PERMISSION = "support.handle_restricted_inquiry"
 # A preview is a PNG the store rendered; even so it opens in a sandbox with nothing else.
@@ -338,7 +338,7 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
             "inquiry": inquiry,
             "thread": list(
                 inquiry.messages.select_related("author").prefetch_related(
-                    attachments_without_data()
+                    attachments_with_previews()
                 )
             ),
             "held_emails": list(inquiry.inbound_emails.filter(status=InboundStatus.HELD)),

@@ -10,7 +10,7 @@ from accounts.models import User
 from .models import Attachment, Inquiry, Message, MessageKind
 
 
-def attachments_without_data() -> Prefetch[str, QuerySet[Attachment]]:
+def attachments_with_previews() -> Prefetch[str, QuerySet[Attachment]]:
     """A message's attachments with their previews (rows only: the files are in the vault)."""
     return Prefetch("attachments", queryset=Attachment.objects.prefetch_related("previews"))
 
@@ -20,7 +20,7 @@ def public_messages() -> QuerySet[Message]:
     return (
         Message.objects.exclude(kind=MessageKind.NOTE)
         .select_related("author")
-        .prefetch_related(attachments_without_data())
+        .prefetch_related(attachments_with_previews())
     )
 
 
