@@ -10,7 +10,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
-from django.http import HttpResponse, HttpResponseRedirect
+from django.db.models.deletion import ProtectedError
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils import timezone
@@ -18,18 +19,19 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin
+from ipmart.core.admin_mixins import NoDeleteMixin, ReadOnlyAdminMixin, StaffTrailHistoryMixin
 from ipmart.core.http import client_ip
 from orders.models import LicenceKey, LicenceKeyStatus, Order
 from privacy.admin_mixins import LogsPersonalDataViewsMixin
 from privacy.models import AccessAction
 from privacy.services import log_access
+from privacy.vault import VaultError
 
 from . import services
 from .models import (
     FINISHED_STATUSES,
     RESTRICTED_CATEGORIES,
-    Attachment,
+    AttachmentPreview,
     FaqEntry,
     FaqTopic,
     InboundEmail,
@@ -38,9 +40,11 @@ from .models import (
     Macro,
     Status,
 )
-from .selectors import attachments_without_data
+from .selectors import attachments_with_previews
 
 RESTRICTED_PERMISSION = "support.handle_restricted_inquiry"
+# A preview is a PNG the store rendered; even so it opens in a sandbox with nothing else.
+PREVIEW_CSP = "default-src 'none'; img-src 'self'; sandbox"
 ORDERS_SHOWN = 20
 
 
@@ -247,32 +251,55 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
-                "<int:inquiry_id>/attachment/<int:attachment_id>/",
+                "<int:inquiry_id>/attachment/<int:attachment_id>/<int:page>/",
                 self.admin_site.admin_view(self.attachment_view),
                 name="support_inquiry_attachment",
             ),
             *super().get_urls(),
         ]
 
-    def attachment_view(self, request, inquiry_id: int, attachment_id: int):
-        """An attached image, to staff who may open the inquiry; written to the access log.
-        Downloaded, never shown inline (it came from outside)."""
+    def attachment_view(self, request, inquiry_id: int, attachment_id: int, page: int):
+        """A page of an attachment as the PNG preview the intake rendered (an agent's browser
+        never opens a customer's PDF), to staff who may open the inquiry. Every opening and
+        every refusal is written to the access log; the PNG is served no-store, nosniff, in a
+        sandbox."""
         inquiry = get_object_or_404(Inquiry, pk=inquiry_id)
         if not self.has_view_permission(request, inquiry):
+            log_access(
+                request.user,
+                action=AccessAction.DENIED,
+                target=inquiry,
+                subject=inquiry.user,
+                ip_address=client_ip(request),
+                detail=f"admin inquiry {inquiry.reference} attachment {attachment_id}: refused",
+            )
             raise PermissionDenied
-        attachment = get_object_or_404(Attachment, pk=attachment_id, message__inquiry=inquiry)
-        log_access(
-            request.user,
-            action=AccessAction.DOWNLOADED,
-            target=inquiry,
-            subject=inquiry.user,
-            ip_address=client_ip(request),
-            detail=f"admin inquiry {inquiry.reference} attachment {attachment.pk}",
+        preview = get_object_or_404(
+            AttachmentPreview.objects.select_related("file", "attachment__message__inquiry"),
+            attachment_id=attachment_id,
+            attachment__message__inquiry=inquiry,
+            page=page,
         )
-        response = HttpResponse(bytes(attachment.data), content_type=attachment.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{attachment.name}"'
+        try:
+            content = services.open_attachment_preview(
+                preview, acting_user=request.user, ip_address=client_ip(request)
+            )
+        except ValidationError as error:
+            raise Http404("; ".join(error.messages)) from error
+        except VaultError:
+            return HttpResponse(
+                _("This file cannot be decrypted (missing or wrong key)."),
+                status=503,
+                content_type="text/plain; charset=utf-8",
+            )
+        response = HttpResponse(content, content_type="image/png")
+        response["Content-Disposition"] = (
+            f'inline; filename="{inquiry.reference}-{attachment_id}-page-{page}.png"'
+        )
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "no-store"
+        response["Content-Security-Policy"] = PREVIEW_CSP
+        response["Cross-Origin-Resource-Policy"] = "same-origin"
         return response
 
     def access_subject(self, obj):
@@ -311,7 +338,7 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
             "inquiry": inquiry,
             "thread": list(
                 inquiry.messages.select_related("author").prefetch_related(
-                    attachments_without_data()
+                    attachments_with_previews()
                 )
             ),
             "held_emails": list(inquiry.inbound_emails.filter(status=InboundStatus.HELD)),
@@ -407,11 +434,35 @@ class InquiryAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, admin.ModelAdmin):
         )
 
 
+class AuditedContentAdmin(StaffTrailHistoryMixin, admin.ModelAdmin):
+    """Saves and deletes go through support.services, which write the staff audit trail."""
+
+    save_service = staticmethod(services.save_macro)
+
+    def save_model(self, request, obj, form, change):
+        self.save_service(obj, acting_user=request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_support_content(obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            try:
+                services.delete_support_content(obj, acting_user=request.user)
+            except ProtectedError:
+                self.message_user(
+                    request,
+                    _("%(name)s still has entries and was not deleted.") % {"name": obj},
+                    messages.WARNING,
+                )
+
+
 @admin.register(Macro)
-class MacroAdmin(admin.ModelAdmin):
+class MacroAdmin(AuditedContentAdmin):
     list_display = ["name", "sets_status", "position"]
     list_editable = ["position"]
     search_fields = ["name"]
+    save_service = staticmethod(services.save_macro)
 
 
 class FaqEntryInline(admin.StackedInline):
@@ -421,19 +472,29 @@ class FaqEntryInline(admin.StackedInline):
 
 
 @admin.register(FaqTopic)
-class FaqTopicAdmin(admin.ModelAdmin):
+class FaqTopicAdmin(AuditedContentAdmin):
     list_display = ["name", "name_ms", "position"]
     list_editable = ["position"]
     inlines = [FaqEntryInline]
+    save_service = staticmethod(services.save_faq_topic)
+
+    def save_formset(self, request, form, formset, change):
+        """The topic's entries, saved and deleted through the audited services."""
+        entries = formset.save(commit=False)
+        for entry in formset.deleted_objects:
+            services.delete_support_content(entry, acting_user=request.user)
+        for entry in entries:
+            services.save_faq_entry(entry, acting_user=request.user)
 
 
 @admin.register(FaqEntry)
-class FaqEntryAdmin(admin.ModelAdmin):
+class FaqEntryAdmin(AuditedContentAdmin):
     list_display = ["question", "topic", "position", "is_published", "has_malay"]
     list_editable = ["position", "is_published"]
     list_filter = ["is_published", "topic"]
     list_select_related = ["topic"]
     search_fields = ["question", "answer", "question_ms", "answer_ms"]
+    save_service = staticmethod(services.save_faq_entry)
 
     @admin.display(description=_("Malay"), boolean=True)
     def has_malay(self, obj):

@@ -1,135 +1,96 @@
-"""Attachments to inquiries: images only (JPEG, PNG) until the shared safe-upload intake
-(`privacy/intake/`) and the encrypted document vault (`privacy/vault.py`) are on main. Then this
-module is replaced by them and PDFs are accepted; nothing outside this module and the
-`Attachment` model knows how a file is checked or kept.
+"""Attachments to inquiries (JPEG, PNG or PDF): through the shared safe-upload intake
+(`privacy.intake`) and kept only encrypted in the document vault (`privacy.vault`), as
+verification documents are.
 
-What happens to an upload here:
-- its size is capped while it streams in (`CappedUploadHandler`): a file past MAX_BYTES is
-  skipped before the rest of it is read, and the form says so;
-- its type is decided from its bytes (the JPEG or PNG signature, then Pillow opening it as that
-  format only), never from its name or the browser's content type;
-- its pixel count is checked from the header before anything is decoded (MAX_PIXELS);
-- it is re-encoded from its pixels into a new image: metadata (EXIF, GPS, comments), trailing
-  data and anything hidden after the image are gone.
-"""
+What happens to an upload from the web:
+- its size is capped while it streams in (`SupportUploadHandler`, a `SizeCappedUploadHandler`
+  installed alone on the view): a file past MAX_BYTES is dropped before the rest is read and
+  nothing is written to a temporary folder (files are held in memory up to the cap);
+- `validate_upload` decides its type from the bytes, re-encodes images from their pixels, checks
+  PDFs in a limited child process (no scripts, forms, attachments, passwords; at most
+  INTAKE_PDF_MAX_PAGES; no full card number) and renders PNG previews of their pages;
+- the service (`support.services`) stores the checked file and its previews in the vault
+  (`store_clean_file`), blob first, then the rows; a failed transaction deletes the blobs.
+
+An email's attachments go through `clean_email_attachments` (the same intake). Agents only ever
+see the PNG previews (an agent's browser never opens a customer's PDF); the customer (or guest,
+through their signed link) may download their own file."""
 
 from __future__ import annotations
 
-import io
-import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django import forms
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import SkipFile
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from PIL import Image, ImageOps, UnidentifiedImageError
+
+from privacy import vault
+from privacy.intake import CleanFile, SizeCappedUploadHandler, refuse, validate_upload
+from privacy.intake.handler import FORM_OVERHEAD
 
 MAX_FILES = 3
-MAX_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 16_000_000  # 4000 × 4000: a screenshot or a phone photo, not a decompression bomb
-SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png"}
+MAX_MB = 5
+MAX_BYTES = MAX_MB * 1024 * 1024
+ALLOWED = ("jpeg", "png", "pdf")
+EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
-class AttachmentRejected(ValueError):
-    """The file is not an image we accept; the message says why, in the visitor's words."""
+class SupportUploadHandler(SizeCappedUploadHandler):
+    """The intake's size cap for up to MAX_FILES files of MAX_BYTES each: the request may
+    declare their total; each file is still dropped as soon as it passes MAX_BYTES, and its
+    name is kept (`request.support_skipped_files`) for the form's message."""
 
+    def __init__(self, request):
+        super().__init__(request, max_bytes=MAX_BYTES)
+        request.support_skipped_files = []
 
-@dataclass(frozen=True)
-class CleanImage:
-    name: str
-    content_type: str
-    data: bytes
-    width: int
-    height: int
-
-
-class CappedUploadHandler(FileUploadHandler):
-    """First upload handler of the support forms: counts each file's bytes as they arrive and
-    skips a file that passes MAX_BYTES (so an oversize file is never read to the end). The
-    names of skipped files are kept on the request for the form's error message."""
-
-    def new_file(self, field_name, file_name, *args, **kwargs):
-        super().new_file(field_name, file_name, *args, **kwargs)
-        self.received = 0
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.declared_too_large = content_length > MAX_FILES * MAX_BYTES + FORM_OVERHEAD
+        return None
 
     def receive_data_chunk(self, raw_data, start):
-        self.received += len(raw_data)
-        if self.received > MAX_BYTES:
-            skipped = getattr(self.request, "support_skipped_files", [])
-            skipped.append(self.file_name)
-            self.request.support_skipped_files = skipped
-            raise SkipFile
-        return raw_data
+        try:
+            return super().receive_data_chunk(raw_data, start)
+        except SkipFile:
+            if self.file_name not in self.request.support_skipped_files:
+                self.request.support_skipped_files.append(self.file_name)
+            raise
 
-    def file_complete(self, file_size):
-        return None  # the next handler (memory or temporary file) keeps the file
+
+class EmailUploadHandler(SupportUploadHandler):
+    """For the inbound email webhook: each attachment capped at MAX_BYTES (the email's total is
+    the provider's to limit); a dropped one is named as refused on the thread."""
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.declared_too_large = False
+        return None
 
 
 def install_upload_cap(request) -> None:
-    """Call before anything reads request.POST or request.FILES."""
-    request.upload_handlers.insert(0, CappedUploadHandler(request))
+    """Call before anything reads request.POST or request.FILES: the capped handler alone."""
+    request.upload_handlers = [SupportUploadHandler(request)]
 
 
-def clean_image(uploaded, *, index: int = 1) -> CleanImage:
-    """A safe copy of an uploaded JPEG or PNG. Raises AttachmentRejected."""
-    if uploaded.size > MAX_BYTES:
-        raise AttachmentRejected(_("A file can be at most 5 MB."))
-    head = uploaded.read(16)
-    uploaded.seek(0)
-    kind = next((fmt for sig, fmt in SIGNATURES.items() if head.startswith(sig)), None)
-    if kind is None:
-        raise AttachmentRejected(_("Only JPEG and PNG images can be attached."))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(uploaded, formats=[kind])
-            if image.width * image.height > MAX_PIXELS:
-                raise AttachmentRejected(_("This image is too large (too many pixels)."))
-            image.seek(0)  # an animated PNG: its first frame only
-            image.load()
-            image = ImageOps.exif_transpose(image)
-    except AttachmentRejected:
-        raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as error:
-        raise AttachmentRejected(_("This file is damaged or not a real image.")) from error
-    mode = (
-        "RGBA"
-        if kind == "PNG" and ("A" in image.getbands() or "transparency" in image.info)
-        else "RGB"
-    )
-    pixels = image.convert(mode)
-    # A new image from the pixels alone: nothing of the upload but its picture survives.
-    clean = Image.frombytes(mode, pixels.size, pixels.tobytes())
-    out = io.BytesIO()
-    if kind == "JPEG":
-        clean.save(out, "JPEG", quality=85, optimize=True)
-    else:
-        clean.save(out, "PNG", optimize=True)
-    return CleanImage(
-        name=f"image-{index}.{EXTENSIONS[kind]}",
-        content_type=CONTENT_TYPES[kind],
-        data=out.getvalue(),
-        width=clean.width,
-        height=clean.height,
-    )
+def clean_upload(uploaded) -> CleanFile:
+    """One attachment through the intake. Raises ValidationError (translated, with a code)."""
+    return validate_upload(uploaded, allowed=ALLOWED, max_bytes=MAX_BYTES)
+
+
+def refusal_text(error: ValidationError) -> str:
+    return " ".join(str(message) for message in error.messages)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
-class ImagesField(forms.FileField):
-    """Up to MAX_FILES images; cleaned into CleanImage copies."""
+class AttachmentsField(forms.FileField):
+    """Up to MAX_FILES files (JPEG, PNG or PDF); cleaned into privacy.intake.CleanFile."""
 
     widget = MultipleFileInput
 
@@ -137,21 +98,24 @@ class ImagesField(forms.FileField):
         kwargs.setdefault("required", False)
         kwargs.setdefault(
             "help_text",
-            gettext_lazy("Up to 3 JPEG or PNG images (screenshots, photos), 5 MB each."),
+            gettext_lazy(
+                "Up to 3 files (JPEG or PNG images, or PDF documents), 5 MB each. Cover card "
+                "numbers except their last four digits."
+            ),
         )
         super().__init__(**kwargs)
-        self.widget.attrs.setdefault("accept", "image/jpeg,image/png")
+        self.widget.attrs.setdefault("accept", ".jpg,.jpeg,.png,.pdf")
 
     def clean(self, data, initial=None):
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
         if len(files) > MAX_FILES:
-            raise forms.ValidationError(_("Attach at most 3 images."))
+            raise forms.ValidationError(_("Attach at most 3 files."))
         cleaned, errors = [], []
-        for index, uploaded in enumerate(files, start=1):
+        for uploaded in files:
             try:
-                cleaned.append(clean_image(uploaded, index=index))
-            except AttachmentRejected as error:
-                errors.append(f"{uploaded.name}: {error}")
+                cleaned.append(clean_upload(uploaded))
+            except ValidationError as error:
+                errors.append(f"{uploaded.name}: {refusal_text(error)}")
         if errors:
             raise forms.ValidationError(errors)
         return cleaned
@@ -161,4 +125,70 @@ def skipped_files_error(request) -> str:
     names = getattr(request, "support_skipped_files", [])
     if not names:
         return ""
-    return _("Too large (more than 5 MB), not attached: %(names)s") % {"names": ", ".join(names)}
+    return _("Too large (more than %(mb)s MB), not attached: %(names)s") % {
+        "mb": MAX_MB,
+        "names": ", ".join(names),
+    }
+
+
+@dataclass(frozen=True)
+class EmailAttachments:
+    """An email's attachments after intake: the clean ones, and (name, reason) of the refused."""
+
+    clean: list[CleanFile]
+    refused: list[tuple[str, str]]
+
+
+def clean_email_attachments(parts: Iterable, *, skipped: Iterable[str] = ()) -> EmailAttachments:
+    """Run each attachment of an inbound email (anymail's AnymailInboundMessage parts) through
+    the intake. Nothing is stored here; refused ones are only named with their reason (those
+    `skipped` by the upload cap as too large, too)."""
+    clean: list[CleanFile] = []
+    refused: list[tuple[str, str]] = [
+        (name[:100], refusal_text(refuse("too_large", mb=MAX_MB))) for name in skipped
+    ]
+    for index, part in enumerate(parts, start=1):
+        name = (part.get_filename() or f"attachment-{index}")[:100]
+        if len(clean) >= MAX_FILES:
+            refused.append((name, _("more than %(n)d files in one email") % {"n": MAX_FILES}))
+            continue
+        data = part.get_content_bytes() or b""
+        if len(data) > MAX_BYTES:
+            refused.append((name, refusal_text(refuse("too_large", mb=MAX_MB))))
+            continue
+        try:
+            clean.append(clean_upload(SimpleUploadedFile(name, data)))
+        except ValidationError as error:
+            refused.append((name, refusal_text(error)))
+    return EmailAttachments(clean, refused)
+
+
+@contextmanager
+def blobs_deleted_on_failure() -> Iterator[list[str]]:
+    """Collects the storage names of blobs written inside; if the block fails, they are
+    deleted (the vault has ciphertext only, but nothing is left behind either)."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        for name in stored:
+            vault.delete_blob(name)
+        raise
+
+
+def store_clean_file(clean: CleanFile, stored: list[str]):
+    """Encrypt the file and its previews into the vault: (file, [preview files]). Appends each
+    blob's storage name to `stored` (for `blobs_deleted_on_failure`)."""
+    blob = vault.store(clean.content)
+    stored.append(blob.storage_name)
+    previews = []
+    for preview in clean.previews:
+        preview_blob = vault.store(preview)
+        stored.append(preview_blob.storage_name)
+        previews.append(preview_blob)
+    return blob, previews
+
+
+def download_name(attachment) -> str:
+    """The name a download is saved under: ours, never the uploaded one (no header tricks)."""
+    return f"{attachment.message.inquiry.reference}-{attachment.pk}.{EXTENSIONS.get(attachment.content_type, 'bin')}"

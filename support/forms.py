@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order
 
-from .attachments import ImagesField
+from .attachments import AttachmentsField
 from .models import Category, Rating
 from .services import MAX_MESSAGE_CHARS
 
@@ -28,7 +28,7 @@ class InquiryForm(forms.Form):
         max_length=MAX_MESSAGE_CHARS,
         widget=forms.Textarea(attrs={"rows": 8}),
     )
-    attachments = ImagesField(label=_("Images"))
+    attachments = AttachmentsField(label=_("Files (optional)"))
     website = forms.CharField(
         label=_("Leave this field empty"),
         required=False,
@@ -69,7 +69,7 @@ class ReplyForm(forms.Form):
         max_length=MAX_MESSAGE_CHARS,
         widget=forms.Textarea(attrs={"rows": 6}),
     )
-    attachments = ImagesField(label=_("Images"))
+    attachments = AttachmentsField(label=_("Files (optional)"))
 
 
 class RatingForm(forms.Form):

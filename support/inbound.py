@@ -4,8 +4,11 @@ webhook (`/support/email/mailgun/inbound/`).
 Anymail verifies Mailgun's signature (HMAC-SHA256 of timestamp + token with
 MAILGUN_WEBHOOK_SIGNING_KEY) and sends the `inbound` signal; `handle_inbound` finds the thread
 from the signed token in the recipient address (never from the subject), strips quoted text and
-signatures, and hands the text to `services.receive_email_reply`, which adds it to the thread,
-holds it for an agent (unknown sender) or ignores it (a provider event seen before)."""
+signatures, runs each attachment through the same intake as the web form
+(`support.attachments.clean_email_attachments`: nothing is stored there) and hands the text and
+files to `services.receive_email_reply`, which adds them to the thread (files encrypted into
+the vault; a refused file is only noted for the agent), holds the email for an agent (unknown
+sender) or ignores it (a provider event seen before)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
 from . import services
+from .attachments import EmailUploadHandler, clean_email_attachments
 from .tokens import inquiry_from_reply_address
 
 logger = logging.getLogger(__name__)
@@ -88,6 +92,9 @@ def handle_inbound(sender, event, esp_name, **kwargs) -> None:
     if not event.event_id or not from_address:
         logger.info("inbound email for %s without event id or sender, ignored", inquiry.reference)
         return
+    files = clean_email_attachments(
+        message.attachments, skipped=getattr(event, "skipped_attachments", ())
+    )
     inbound = services.receive_email_reply(
         inquiry,
         provider_event_id=f"{esp_name.lower()}:{event.event_id}",
@@ -95,6 +102,8 @@ def handle_inbound(sender, event, esp_name, **kwargs) -> None:
         from_address=from_address,
         subject=message.subject or "",
         text=text,
+        attachments=files.clean,
+        refused=files.refused,
     )
     logger.info(
         "inbound email for %s: %s", inquiry.reference, inbound.status if inbound else "ignored"
@@ -111,4 +120,13 @@ class SupportInboundWebhookView(MailgunInboundWebhookView):
     def dispatch(self, request, *args, **kwargs):
         if not getattr(settings, "ANYMAIL", {}).get("MAILGUN_WEBHOOK_SIGNING_KEY"):
             raise Http404
+        # Before anything reads the body: attachments are held in memory up to the cap, never
+        # written to a temporary folder; a bigger one is dropped (and noted as refused).
+        request.upload_handlers = [EmailUploadHandler(request)]
         return super().dispatch(request, *args, **kwargs)
+
+    def parse_events(self, request):
+        events = super().parse_events(request)
+        for event in events:
+            event.skipped_attachments = list(getattr(request, "support_skipped_files", []))
+        return events

@@ -260,18 +260,22 @@ class Message(models.Model):
 
 
 class Attachment(models.Model):
-    """An image a customer attached to a message, as re-encoded by `support.attachments` (never
-    the uploaded bytes). Kept in the database until the encrypted vault takes over."""
+    """A file (JPEG, PNG or PDF) a customer attached to a message, as it passed
+    `privacy.intake` (images re-encoded, PDFs checked), kept only encrypted in the vault
+    (`file`), with PNG previews for agents (`previews`). `original_name` is the customer's own
+    name for it, for display only (downloads use `support.attachments.download_name`)."""
 
-    SECRET_FIELDS = ("data",)
+    SECRET_FIELDS = ("original_name",)
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     name = models.CharField(_("name"), max_length=40)
-    content_type = models.CharField(max_length=20)
+    original_name = models.CharField(_("file name"), max_length=100, blank=True)
+    content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField(_("size (bytes)"))
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    data = models.BinaryField(editable=False)
+    pages = models.PositiveSmallIntegerField(_("pages"), default=1)
+    file = models.OneToOneField(
+        "privacy.VaultFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -281,6 +285,32 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.content_type == "application/pdf"
+
+
+class AttachmentPreview(models.Model):
+    """A PNG an agent may look at: a rendered PDF page or the re-encoded image, encrypted in
+    the vault like the attachment."""
+
+    attachment = models.ForeignKey(Attachment, on_delete=models.CASCADE, related_name="previews")
+    page = models.PositiveSmallIntegerField()
+    file = models.OneToOneField(
+        "privacy.VaultFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["attachment", "page"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attachment", "page"], name="one_attachment_preview_per_page"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Preview {self.pk}"
 
 
 class InboundStatus(models.TextChoices):

@@ -2,7 +2,15 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from .models import Attachment, InboundEmail, Inquiry, Message, MessageKind, Notification
+from .models import (
+    Attachment,
+    AttachmentPreview,
+    InboundEmail,
+    Inquiry,
+    Message,
+    MessageKind,
+    Notification,
+)
 
 # One entry per model holding personal data.
 DECLARATIONS = [
@@ -23,8 +31,17 @@ DECLARATIONS = [
         "retention_setting": "SUPPORT_RETENTION_DAYS",
     },
     {
+        # The file itself is in the vault (encrypted); closure and retention crypto-shred it.
         "model": "support.Attachment",
-        "fields": ["name", "content_type", "size", "created_at"],
+        "fields": ["name", "original_name", "content_type", "size", "pages", "created_at"],
+        "category": _("Messages to Customer Service"),
+        "on_closure": "erase",
+        "keep_reason": "",
+        "retention_setting": "SUPPORT_RETENTION_DAYS",
+    },
+    {
+        "model": "support.AttachmentPreview",
+        "fields": ["page"],
         "category": _("Messages to Customer Service"),
         "on_closure": "erase",
         "keep_reason": "",
@@ -101,13 +118,27 @@ def export_user(user) -> dict[str, list[dict]]:
             {
                 "inquiry": a.message.inquiry.reference,
                 "name": a.name,
+                "original_name": a.original_name,
                 "content_type": a.content_type,
                 "size": a.size,
+                "pages": a.pages,
                 "created_at": a.created_at.isoformat(),
+                "file_in_archive": _archive_path(a) if _kept(a) else None,
             }
             for a in Attachment.objects.filter(message__inquiry__user=user)
-            .select_related("message__inquiry")
+            .select_related("message__inquiry", "file")
             .order_by("id")
+        ],
+        # Which pages the store rendered for agents (the images themselves are not exported).
+        "AttachmentPreview": [
+            {
+                "inquiry": p.attachment.message.inquiry.reference,
+                "attachment": p.attachment_id,
+                "page": p.page,
+            }
+            for p in AttachmentPreview.objects.filter(attachment__message__inquiry__user=user)
+            .select_related("attachment__message__inquiry")
+            .order_by("attachment_id", "page")
         ],
         "Notification": [
             {
@@ -121,22 +152,38 @@ def export_user(user) -> dict[str, list[dict]]:
     }
 
 
+def _kept(attachment: Attachment) -> bool:
+    return attachment.file is not None and not attachment.file.is_shredded
+
+
+def _archive_path(attachment: Attachment) -> str:
+    # The person's own name for their file (sanitised by the intake: no folders, no controls).
+    name = attachment.original_name or attachment.name
+    return f"inquiries/{attachment.message.inquiry.reference}/{attachment.pk}-{name}"
+
+
 def export_files(user):
-    """The images the person attached to their messages (as kept: re-encoded)."""
+    """The files the person attached to their messages, decrypted from the vault (as kept:
+    images re-encoded, PDFs as checked). Previews are the store's renderings, not exported."""
+    from privacy import vault
+
     attachments = Attachment.objects.filter(message__inquiry__user=user).select_related(
-        "message__inquiry"
+        "message__inquiry", "file"
     )
-    for attachment in attachments.order_by("id").iterator():
-        yield (
-            f"inquiries/{attachment.message.inquiry.reference}/{attachment.pk}-{attachment.name}",
-            bytes(attachment.data),
-        )
+    for attachment in attachments.order_by("id"):
+        if _kept(attachment):
+            yield _archive_path(attachment), vault.read_bytes(attachment.file)
 
 
 def erase_user(user) -> None:
-    """Delete the person's inquiries; their messages, attachments, inbound emails and
-    notification rows go with them (cascade)."""
-    Inquiry.objects.filter(user=user).delete()
+    """Crypto-shred the person's attachments (files and previews) in the vault, then delete
+    their inquiries; messages, attachments, inbound emails and notification rows go with
+    them (cascade). The vault rows stay as the record that an encrypted file existed."""
+    from .services import attachments_of, shred_attachments
+
+    inquiries = Inquiry.objects.filter(user=user)
+    shred_attachments(attachments_of(inquiries))
+    inquiries.delete()
 
 
 RETENTION_RULES = [

@@ -1,5 +1,6 @@
 """Retention of customer service data: resolved and closed inquiries (with their messages and
-emails) are deleted SUPPORT_RETENTION_DAYS after their last activity."""
+emails) are deleted SUPPORT_RETENTION_DAYS after their last activity; their attachments are
+crypto-shredded in the vault first."""
 
 import datetime
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from .models import FINISHED_STATUSES, Inquiry
+from .services import attachments_of, shred_attachments
 
 
 def delete_expired_inquiries(*, now: datetime.datetime, dry_run: bool) -> list[str]:
@@ -19,5 +21,6 @@ def delete_expired_inquiries(*, now: datetime.datetime, dry_run: bool) -> list[s
     ]
     if not dry_run and lines:
         with transaction.atomic():
+            shred_attachments(attachments_of(expired))
             expired.delete()
     return lines

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -14,13 +15,14 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from ipmart.core.http import client_ip
+from privacy import vault
 
 from . import selectors, services
-from .attachments import install_upload_cap, skipped_files_error
+from .attachments import download_name, install_upload_cap, skipped_files_error
 from .faq import search_faq, topics_with_entries
 from .forms import FaqSearchForm, InquiryForm, RatingForm, ReplyForm
-from .models import Rating
-from .ratelimit import count_inquiry, inquiry_allowed
+from .models import Attachment, Inquiry, Rating
+from .ratelimit import count_inquiry, count_reply, inquiry_allowed, reply_allowed
 from .tokens import (
     ExpiredToken,
     InvalidToken,
@@ -30,6 +32,8 @@ from .tokens import (
 )
 
 SENT_SESSION_KEY = "support_sent_reference"
+# A customer's own file, downloaded: never rendered by the store's origin.
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
 def capped_uploads(view):
@@ -158,17 +162,10 @@ def sent(request):
 def inquiry_detail(request, reference: str):
     inquiry = selectors.get_inquiry_for_customer(request.user, reference)
     form = _bound(ReplyForm, request)
+    refused = ""
     if request.method == "POST" and form.is_valid():
-        try:
-            services.reply_as_customer(
-                inquiry,
-                body=form.cleaned_data["message"],
-                author=request.user,
-                attachments=form.cleaned_data.get("attachments") or (),
-            )
-        except ValidationError as error:
-            form.add_error("message", error)
-        else:
+        refused = _reply(request, form, inquiry, author=request.user)
+        if not refused and not form.errors:
             messages.success(request, _("Your reply was added."))
             return redirect("support:inquiry", inquiry.reference)
     return render(
@@ -178,10 +175,36 @@ def inquiry_detail(request, reference: str):
             "inquiry": inquiry,
             "thread": inquiry.public_messages,
             "form": form,
+            "refused": refused,
             "action": request.path,
         },
-        status=400 if form.errors else 200,
+        status=429 if refused else 400 if form.errors else 200,
     )
+
+
+def _reply(request, form, inquiry: Inquiry, *, author=None) -> str:
+    """Add the reply unless the thread, the IP address or the email address has sent too many
+    this hour: then the refusal's text (the form keeps the reply). Service errors go on the
+    form."""
+    ip = client_ip(request)
+    if not reply_allowed(inquiry.pk, ip, inquiry.email):
+        return _(
+            "You have sent several replies in the last hour, so we cannot take another one "
+            "right now. Your text is still below: please try again later, or email us at "
+            "%(email)s."
+        ) % {"email": settings.SUPPORT_EMAIL}
+    try:
+        services.reply_as_customer(
+            inquiry,
+            body=form.cleaned_data["message"],
+            author=author,
+            attachments=form.cleaned_data.get("attachments") or (),
+        )
+    except ValidationError as error:
+        form.add_error("message", error)
+    else:
+        count_reply(inquiry.pk, ip, inquiry.email)
+    return ""
 
 
 def _link_problem(request, error: InvalidToken):
@@ -203,16 +226,10 @@ def guest_thread(request, token: str):
     except InvalidToken as error:
         return _link_problem(request, error)
     form = _bound(ReplyForm, request)
+    refused = ""
     if request.method == "POST" and form.is_valid():
-        try:
-            services.reply_as_customer(
-                inquiry,
-                body=form.cleaned_data["message"],
-                attachments=form.cleaned_data.get("attachments") or (),
-            )
-        except ValidationError as error:
-            form.add_error("message", error)
-        else:
+        refused = _reply(request, form, inquiry)
+        if not refused and not form.errors:
             messages.success(request, _("Your reply was added."))
             # A fresh link: each reply renews the guest's access.
             return redirect("support:guest", guest_token(inquiry))
@@ -223,11 +240,62 @@ def guest_thread(request, token: str):
             "inquiry": inquiry,
             "thread": selectors.thread_for(inquiry),
             "form": form,
+            "refused": refused,
             "action": request.path,
             "guest": True,
+            "token": token,
         },
-        status=400 if form.errors else 200,
+        status=429 if refused else 400 if form.errors else 200,
     )
+
+
+def _download(attachment: Attachment):
+    """The customer's own file, decrypted from the vault chunk by chunk (every chunk is
+    authenticated before it is sent; a missing or wrong key fails before the first byte)."""
+    if attachment.file is None or attachment.file.is_shredded:
+        return HttpResponse(
+            _("This file has been deleted."), status=410, content_type="text/plain; charset=utf-8"
+        )
+    try:
+        chunks = vault.open_chunks(attachment.file)
+        first = next(chunks)
+    except vault.VaultError:
+        return HttpResponse(
+            _("This file cannot be opened right now. Please contact us."),
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+
+    def stream():
+        yield first
+        yield from chunks
+
+    response = StreamingHttpResponse(stream(), content_type=attachment.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{download_name(attachment)}"'
+    response["Content-Length"] = str(attachment.file.size)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_CSP
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET"])
+def attachment_download(request, reference: str, attachment_id: int):
+    """A customer's own attachment (another customer's reference or file is a 404)."""
+    return _download(selectors.get_attachment_for_customer(request.user, reference, attachment_id))
+
+
+@never_cache
+@require_http_methods(["GET"])
+def guest_attachment_download(request, token: str, attachment_id: int):
+    """A guest's own attachment through their signed link."""
+    try:
+        inquiry = inquiry_from_guest_token(token)
+    except InvalidToken as error:
+        return _link_problem(request, error)
+    return _download(selectors.get_attachment_of(inquiry, attachment_id))
 
 
 @never_cache

@@ -416,6 +416,9 @@ SUPPORT_RESOLUTION_HOURS = env.str(
 # Resolved or closed inquiries are deleted (with their messages) this many days after the last
 # activity by the retention schedule.
 SUPPORT_RETENTION_DAYS = env.int("SUPPORT_RETENTION_DAYS", default=730)
+# Replies a customer or guest may add per hour on one thread, and from one IP address or one
+# email address across threads (the web form; email replies are not limited).
+SUPPORT_REPLIES_PER_HOUR = env.int("SUPPORT_REPLIES_PER_HOUR", default=10)
 # Mailgun signs its inbound webhook with MAILGUN_WEBHOOK_SIGNING_KEY (see ANYMAIL in the
 # marketing block); without it the inbound webhook answers 404.
 

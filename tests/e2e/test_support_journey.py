@@ -1,6 +1,8 @@
-"""Customer service in a real Chromium against the live store: a guest asks, an agent answers in
-admin with a canned reply, the guest reads it from the emailed link and answers, the agent
-resolves it; a customer finds an answer through the FAQ search. Also at a phone's width."""
+"""Customer service in a real Chromium against the live store: a guest asks (attaching a PDF), an
+agent answers in admin with a canned reply and opens the PDF's rendered preview, the guest reads
+it from the emailed link, has a file with a full card number refused (the text stays), answers
+with an image and downloads their PDF, the agent resolves it; a customer finds an answer through
+the FAQ search. Also at a phone's width."""
 
 import re
 
@@ -11,6 +13,7 @@ from django.test import Client
 
 from support.models import Inquiry, MessageKind, Status
 from tests.factories import CustomerFactory, FaqEntryFactory, MacroFactory, StaffFactory
+from tests.factories import documents as files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -54,6 +57,10 @@ def test_guest_asks_agent_answers_with_a_canned_reply_guest_answers_agent_resolv
     page.get_by_label("What is it about?").select_option("licence_key")
     page.get_by_label("Subject").fill("Key not working")
     page.get_by_label("Your message").fill("My key says <invalid>.")
+    invoice = files.text_pdf(["Invoice IPM-ABCD-EFGH", "Card ending **** **** **** 1111"])
+    page.get_by_label("Files (optional)").set_input_files(
+        [{"name": "invoice.pdf", "mimeType": "application/pdf", "buffer": invoice}]
+    )
     page.get_by_role("button", name="Send").click()
 
     # then they see a reference and get it by email with a personal link
@@ -69,6 +76,12 @@ def test_guest_asks_agent_answers_with_a_canned_reply_guest_answers_agent_resolv
     agent_page.get_by_role("link", name=inquiry.reference).click()
     agent_page.wait_for_url(re.compile(rf"/admin/support/inquiry/{inquiry.pk}/change/"))
     assert agent_page.get_by_text("My key says <invalid>.").is_visible()
+    # the PDF is offered only as its rendered preview, a PNG served in a sandbox
+    preview = agent_page.get_by_role("link", name="preview 1")
+    shown = context.request.get(live_server.url + preview.get_attribute("href"))
+    assert shown.status == 200 and shown.headers["content-type"] == "image/png"
+    assert shown.body().startswith(b"\x89PNG") and b"%PDF" not in shown.body()
+    assert "sandbox" in shown.headers["content-security-policy"]
     agent_page.get_by_label("Canned reply").select_option(label="Ask for the order number (test)")
 
     # then the reply box is filled by the page's script and the status chosen
@@ -87,10 +100,31 @@ def test_guest_asks_agent_answers_with_a_canned_reply_guest_answers_agent_resolv
     assert "Could you tell us the order number?" in reply_email.body
     page.goto(live_server.url + _link(reply_email.body, "/support/t/"))
     assert page.get_by_text("Could you tell us the order number?").is_visible()
+    # a file showing a full card number is refused; the text stays on the page
     page.get_by_label("Your reply").fill("It is IPM-ABCD-EFGH.")
+    card = files.text_pdf(["Card 4111 1111 1111 1111"])
+    page.get_by_label("Files (optional)").set_input_files(
+        [{"name": "card.pdf", "mimeType": "application/pdf", "buffer": card}]
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send reply").click()
+    assert page.get_by_text("The document shows a full card number.").is_visible()
+    assert page.get_by_label("Your reply").input_value() == "It is IPM-ABCD-EFGH."
+    # the refused form answers 400, which Chromium logs; that one is expected
+    assert page.console_errors == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]
+    page.console_errors.clear()
+    page.get_by_label("Files (optional)").set_input_files(
+        [{"name": "screen.png", "mimeType": "image/png", "buffer": files.png(60, 40)}]
+    )
     with page.expect_navigation():
         page.get_by_role("button", name="Send reply").click()
     assert page.get_by_text("Your reply was added.").is_visible()
+    # and the guest downloads their own PDF from the thread
+    with page.expect_download() as download:
+        page.get_by_role("link", name="invoice.pdf").click()
+    assert open(download.value.path(), "rb").read() == invoice
     inquiry.refresh_from_db()
     assert inquiry.status == Status.OPEN
 
@@ -117,6 +151,11 @@ def test_guest_asks_agent_answers_with_a_canned_reply_guest_answers_agent_resolv
         MessageKind.AGENT,
         MessageKind.CUSTOMER,
     ]
+    assert [
+        (a.original_name, a.content_type)
+        for m in inquiry.messages.all()
+        for a in m.attachments.all()
+    ] == [("invoice.pdf", "application/pdf"), ("screen.png", "image/png")]
     assert guest_link  # the first link was given too
     assert page.console_errors == [] and agent_page.console_errors == []
     context.close()

@@ -12,7 +12,7 @@ from .orders import (
     cart_with,
 )
 from .privacy import PolicyVersionFactory
-from .support import FaqEntryFactory, FaqTopicFactory, InquiryFactory, MacroFactory
+from .support import FaqEntryFactory, FaqTopicFactory, InquiryFactory, MacroFactory, attach_file
 
 __all__ = [
     "AddressFactory",
@@ -35,5 +35,6 @@ __all__ = [
     "SubscriberFactory",
     "SubscriptionFactory",
     "UserFactory",
+    "attach_file",
     "cart_with",
 ]

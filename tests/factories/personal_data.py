@@ -34,7 +34,7 @@ from privacy.intake import validate_upload
 from privacy.models import AcceptanceMethod, AccessAction, DataExport, PolicyVersion
 from privacy.rights import list_affected_customers, record_breach
 from privacy.services import accept_policy, log_access, open_data_request, record_disclosure
-from support.models import Attachment, InboundEmail, Notification
+from support.models import InboundEmail, Notification
 
 from . import documents
 from .accounts import AddressFactory, StaffFactory, TOTPAuthenticatorFactory, UserFactory
@@ -47,7 +47,7 @@ from .orders import (
     ProductFactory,
     cart_with,
 )
-from .support import InquiryFactory
+from .support import InquiryFactory, attach_file
 
 
 @dataclass
@@ -158,15 +158,7 @@ def customer_with_data_everywhere(tag: str = "zulaikha") -> Person:
     # an inquiry to customer service, with an attachment, an email reply and a sent notification
     inquiry = InquiryFactory(user=user, subject=f"Question from {full_name}", body=f"Call {phone}")
     message = inquiry.messages.get()
-    Attachment.objects.create(
-        message=message,
-        name="receipt.png",
-        content_type="image/png",
-        size=3,
-        width=1,
-        height=1,
-        data=b"png",
-    )
+    attach_file(message, "receipt.png")
     InboundEmail.objects.create(
         provider_event_id=str(uuid.uuid4()),
         inquiry=inquiry,

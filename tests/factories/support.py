@@ -78,3 +78,16 @@ class MacroFactory(factory.django.DjangoModelFactory):
     body = "Your key has been sent again."
     body_ms = "Kunci anda telah dihantar semula."
     sets_status = Status.RESOLVED
+
+
+def attach_file(message, name: str = "receipt.png", data: bytes | None = None):
+    """An attachment stored as the services store one: through privacy.intake, encrypted in
+    the vault with its previews. Returns the Attachment."""
+    from privacy.intake import validate_upload
+    from support.services import store_attachments
+
+    from . import documents
+
+    data = documents.png(8, 6) if data is None else data
+    store_attachments(message, [validate_upload(documents.upload(name, data))], [])
+    return message.attachments.order_by("-id").first()

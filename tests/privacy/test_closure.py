@@ -200,3 +200,32 @@ def test_apps_after_accounts_still_see_the_old_email_while_erasing(monkeypatch):
     close_account(person.user)
     assert seen == [person.email]
     assert User.objects.get(pk=person.user.pk).email.endswith("@closed.invalid")
+
+
+def test_closure_crypto_shreds_the_persons_support_attachments(django_capture_on_commit_callbacks):
+    # given: the person attached a file to an inquiry (encrypted in the vault, with a preview)
+    from privacy import vault
+    from privacy.models import VaultFile
+    from support.models import Attachment, AttachmentPreview
+
+    person = customer_with_data_everywhere("teratai")
+    other = customer_with_data_everywhere("mawar")
+    mine = Attachment.objects.filter(message__inquiry__user=person.user)
+    file_ids = [
+        *mine.values_list("file_id", flat=True),
+        *AttachmentPreview.objects.filter(attachment__in=mine).values_list("file_id", flat=True),
+    ]
+    assert len(file_ids) == 2
+    names = list(VaultFile.objects.filter(pk__in=file_ids).values_list("storage_name", flat=True))
+    storage = vault.document_storage()
+    assert all(storage.exists(name) for name in names)
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        close_account(person.user)
+    # then the keys are forgotten and the blobs deleted; the other customer's file is untouched
+    shredded = VaultFile.objects.filter(pk__in=file_ids)
+    assert [(f.is_shredded, bytes(f.wrapped_key)) for f in shredded] == [(True, b"")] * 2
+    assert not any(storage.exists(name) for name in names)
+    assert Attachment.objects.filter(message__inquiry__user=person.user).count() == 0
+    theirs = Attachment.objects.get(message__inquiry__user=other.user)
+    assert vault.read_bytes(theirs.file).startswith(b"\x89PNG")

@@ -88,7 +88,7 @@ def test_the_link_is_unique():
 def test_a_failed_inquiry_leaves_no_data_request(customer):
     # when the inquiry's transaction fails after the data request was opened
     with (
-        mock.patch("support.services._notify", side_effect=IntegrityError("boom")),
+        mock.patch("support.services.inquiries._notify", side_effect=IntegrityError("boom")),
         pytest.raises(IntegrityError),
     ):
         _submit(customer, Category.PRIVACY_REQUEST)

@@ -14,6 +14,7 @@ from support.inbound import strip_reply
 from support.models import InboundEmail, InboundStatus, MessageKind, Status
 from support.tokens import reply_address
 from tests.factories import CustomerFactory, InquiryFactory
+from tests.factories import documents as files
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +212,95 @@ def test_the_webhook_is_off_without_a_signing_key(client, settings):
 )
 def test_quoted_text_and_signatures_are_stripped(text, kept):
     assert strip_reply(text) == kept
+
+
+# --- attachments: the same intake and vault as the web form --------------------------------
+
+
+@pytest.fixture
+def vault_dir(settings, tmp_path):
+    from tests.orders.verification_helpers import use_vault_dir
+
+    return use_vault_dir(settings, tmp_path)
+
+
+def _with_files(payload: dict, *named_files) -> dict:
+    payload = dict(payload)
+    payload["attachment-count"] = str(len(named_files))
+    for number, (name, data) in enumerate(named_files, start=1):
+        payload[f"attachment-{number}"] = files.upload(name, data, "application/octet-stream")
+    return payload
+
+
+def test_an_emailed_pdf_and_image_join_the_thread_encrypted_and_a_refused_one_is_noted(
+    client, vault_dir
+):
+    # given
+    from privacy import vault
+    from tests.orders.verification_helpers import MARKER, stored_files
+
+    customer = CustomerFactory(email="siti@example.com")
+    inquiry = InquiryFactory(user=customer, status=Status.WAITING)
+    pdf = files.text_pdf(["Receipt", MARKER])
+    payload = _with_files(
+        mailgun_payload(recipient=reply_address(inquiry), sender="siti@example.com"),
+        ("receipt.pdf", pdf),
+        ("photo.png", files.png(30, 20)),
+        ("card.pdf", files.text_pdf(["Card 4111 1111 1111 1111"])),
+    )
+
+    # when
+    response = client.post(URL, payload)
+
+    # then
+    assert response.status_code == 200
+    reply = inquiry.messages.get(kind=MessageKind.CUSTOMER, channel="email")
+    kept = list(reply.attachments.order_by("id"))
+    assert [(a.original_name, a.content_type) for a in kept] == [
+        ("receipt.pdf", "application/pdf"),
+        ("photo.png", "image/png"),
+    ]
+    assert vault.read_bytes(kept[0].file) == pdf
+    assert [p.page for p in kept[0].previews.all()] == [1]
+    [note] = inquiry.messages.filter(kind=MessageKind.NOTE)
+    assert note.body == (
+        "Email attachment refused: card.pdf: The document shows a full card number. Cover all "
+        "but the last four digits of the card number, then upload it again."
+    )
+    blobs = stored_files(vault_dir)
+    assert len(blobs) == 4  # two files, two previews; the refused one never stored
+    assert all(MARKER.encode() not in path.read_bytes() for path in blobs)
+
+
+def test_an_oversize_emailed_file_is_dropped_while_streaming_and_noted(client, vault_dir):
+    from support.attachments import MAX_BYTES
+
+    customer = CustomerFactory(email="siti@example.com")
+    inquiry = InquiryFactory(user=customer)
+    payload = _with_files(
+        mailgun_payload(recipient=reply_address(inquiry), sender="siti@example.com"),
+        ("huge.png", files.png() + b"\x00" * MAX_BYTES),
+    )
+    assert client.post(URL, payload).status_code == 200
+    reply = inquiry.messages.get(kind=MessageKind.CUSTOMER, channel="email")
+    assert reply.attachments.count() == 0
+    note = inquiry.messages.get(kind=MessageKind.NOTE)
+    assert note.body == "Email attachment refused: huge.png: The file is larger than 5 MB."
+    from tests.orders.verification_helpers import stored_files
+
+    assert stored_files(vault_dir) == []
+
+
+def test_a_held_emails_attachments_are_not_kept(client, vault_dir):
+    from privacy.models import VaultFile
+
+    inquiry = InquiryFactory(user=CustomerFactory(email="siti@example.com"))
+    payload = _with_files(
+        mailgun_payload(recipient=reply_address(inquiry), sender="stranger@example.com"),
+        ("photo.png", files.png()),
+    )
+    assert client.post(URL, payload).status_code == 200
+    assert InboundEmail.objects.get().status == InboundStatus.HELD
+    assert VaultFile.objects.count() == 0
+    note = inquiry.messages.get(kind=MessageKind.NOTE)
+    assert note.body == "Held email from another sender: its 1 attachment(s) were not kept."

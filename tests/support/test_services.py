@@ -9,13 +9,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from ipmart.core.models import OutboxMessage
+from privacy import vault
+from privacy.models import VaultFile
 from support import personal_data
 from support.models import Attachment, Category, Inquiry, Message, Notification, Status
 from support.retention import delete_expired_inquiries
 from support.services import reply_as_agent, submit_inquiry
 from support.targets import due_times
 from support.tasks import send_inquiry_email
-from tests.factories import CustomerFactory, InquiryFactory
+from tests.factories import CustomerFactory, InquiryFactory, attach_file
 
 pytestmark = pytest.mark.django_db
 
@@ -92,43 +94,51 @@ def test_retention_deletes_finished_inquiries_past_the_period_only(settings):
     open_old = InquiryFactory(status=Status.OPEN)
     recent = InquiryFactory(status=Status.CLOSED)
     Inquiry.objects.filter(pk__in=[gone.pk, open_old.pk]).update(updated_at=old)
+    gone_file = attach_file(gone.messages.get())
+    gone_files = {gone_file.file_id, gone_file.previews.get().file_id}
+    attach_file(open_old.messages.get())
 
     # when / then: a dry run names it and changes nothing
     lines = delete_expired_inquiries(now=now, dry_run=True)
     assert len(lines) == 1 and gone.reference in lines[0] and "@" not in lines[0]
     assert Inquiry.objects.count() == 3
+    assert VaultFile.objects.filter(shredded_at__isnull=False).count() == 0
     assert delete_expired_inquiries(now=now, dry_run=False) == lines
     assert set(Inquiry.objects.values_list("pk", flat=True)) == {open_old.pk, recent.pk}
     assert Message.objects.filter(inquiry_id=gone.pk).count() == 0
+    # the expired inquiry's file and preview are crypto-shredded; the others' are untouched
+    shredded = VaultFile.objects.filter(shredded_at__isnull=False)
+    assert set(shredded.values_list("pk", flat=True)) == gone_files
+    assert VaultFile.objects.filter(shredded_at__isnull=True).count() == 2
 
 
 def test_export_and_erase_a_customers_support_data():
     # given
     customer = CustomerFactory()
     mine = InquiryFactory(user=customer, body="My words")
-    Attachment.objects.create(
-        message=mine.messages.first(),
-        name="image-1.png",
-        content_type="image/png",
-        size=3,
-        width=1,
-        height=1,
-        data=b"png",
-    )
+    attachment = attach_file(mine.messages.first(), "receipt.png")
+    kept = vault.read_bytes(attachment.file)
+    vault_files = [attachment.file_id, *attachment.previews.values_list("file_id", flat=True)]
     theirs = InquiryFactory(user=CustomerFactory())
+    their_file = attach_file(theirs.messages.first())
 
     # when
     exported = personal_data.export_user(customer)
     files = list(personal_data.export_files(customer))
     personal_data.erase_user(customer)
 
-    # then
+    # then: the export holds the decrypted file, erasure crypto-shreds it (and its preview)
     assert [row["reference"] for row in exported["Inquiry"]] == [mine.reference]
     assert [row["body"] for row in exported["Message"]] == ["My words"]
     [(path, data)] = files
-    assert path.startswith(f"inquiries/{mine.reference}/") and data == b"png"
+    assert path == f"inquiries/{mine.reference}/{attachment.pk}-receipt.png" and data == kept
+    assert exported["Attachment"][0]["file_in_archive"] == path
     assert list(Inquiry.objects.values_list("pk", flat=True)) == [theirs.pk]
-    assert Attachment.objects.count() == 0
+    assert list(Attachment.objects.values_list("pk", flat=True)) == [their_file.pk]
+    shredded = VaultFile.objects.filter(pk__in=vault_files)
+    assert shredded.count() == 2
+    assert all(f.is_shredded and bytes(f.wrapped_key) == b"" for f in shredded)
+    assert not VaultFile.objects.get(pk=their_file.file_id).is_shredded
 
 
 def test_every_declared_model_and_field_exists():
