@@ -14,8 +14,8 @@ from orders.models import DocumentStatus, Order, OrderStatus, VerificationDocume
 from orders.retention import shred_expired_documents
 from orders.services.verification import approve_document
 from privacy import vault
-from privacy.tasks import retention_task
 from privacy.models import VaultFile
+from privacy.tasks import retention_task
 
 from .verification_helpers import (
     held_order,
