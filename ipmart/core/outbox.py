@@ -7,6 +7,7 @@ The row commits or rolls back with the state change. After commit it is handed t
 (`relay_pending`) hands it over again until a runner has finished it. Handlers are plain functions
 (or Celery tasks, called in-process) that take ids, load rows, call a service and are safe to run
 twice. Services name handlers by dotted path, so they never import their app's tasks module.
+A message keeps the id of the request that enqueued it; its handler's log lines carry it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .models import OutboxMessage
+from .request_id import current_request_id, request_id_context
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,10 @@ def enqueue(handler: str, *args: Any) -> OutboxMessage:
     JSON (ids, short codes; never personal data). Raises ImportError for an unknown handler, so a
     typo fails in the service's own tests, not later in a worker."""
     import_string(handler)
-    message = OutboxMessage.objects.create(handler=handler, args=list(args))
+    request_id = current_request_id()
+    message = OutboxMessage.objects.create(
+        handler=handler, args=list(args), request_id="" if request_id == "-" else request_id
+    )
     transaction.on_commit(lambda: relay(message.pk))
     return message
 
@@ -90,6 +95,12 @@ def run_message(message_id: int) -> bool:
         return False
     message = OutboxMessage.objects.get(pk=message_id)
     handler: Callable[..., Any] = import_string(message.handler)
+    # the handler's log lines carry the id of the request that enqueued the message
+    with request_id_context(message.request_id):
+        return _run_handler(message, handler)
+
+
+def _run_handler(message: OutboxMessage, handler: Callable[..., Any]) -> bool:
     try:
         handler(*message.args)
     except Exception as error:

@@ -596,3 +596,13 @@ if DOCUMENTS_S3_BUCKET:
     }
     STORAGES["documents"] = s3_storage(location="vault", **_S3)
     STORAGES["exports"] = s3_storage(location="exports", **_S3)
+
+# The worker's own log lines (when Celery sets up logging: every run mode but production, whose
+# worker logs through LOGGING above) carry the id of the request that started the work.
+CELERY_WORKER_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(name)s %(message)s"
+)
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(task_name)s[%(task_id)s]:"
+    " %(message)s"
+)
