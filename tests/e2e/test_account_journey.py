@@ -14,7 +14,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a long and unusual passphrase"
 
 
-def test_signup_verify_login_profile_address_and_policy_in_both_languages(live_server, page):
+def test_signup_verify_login_profile_address_and_policy_in_both_languages(
+    live_server, page, settings
+):
+    settings.SITE_URL = live_server.url  # the verification email is built by an outbox handler
     # given a visitor on the home page
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="Create account").first.click()
