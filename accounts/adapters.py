@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils.translation import get_language
 
 from ipmart.core.http import client_ip
+from ipmart.core.message_ids import outbox_message_id
 from ipmart.core.outbox import enqueue
 from marketing.models import ConsentMethod
 from marketing.services import request_subscriptions
@@ -87,6 +88,14 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_client_ip(self, request):
         return client_ip(request)
+
+    def render_mail(self, template_prefix, email, context, headers=None):
+        """An email sent by an outbox handler (the signup emails) keeps one Message-ID however
+        often the handler runs (ipmart.core.message_ids)."""
+        message_id = outbox_message_id()
+        if message_id:
+            headers = {**(headers or {}), "Message-ID": message_id}
+        return super().render_mail(template_prefix, email, context, headers=headers)
 
     def send_confirmation_mail(self, request, emailconfirmation, signup):
         """A new account's verification email goes through the outbox, as the "already exists"

@@ -22,3 +22,13 @@ def stable_message_id(*parts: object) -> str:
     ).hexdigest()[:40]
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "ipmart.local"
     return f"<{digest}@{domain}>"
+
+
+def outbox_message_id(*parts: object) -> str | None:
+    """The stable Message-ID of the email an outbox handler is sending now (the same on every
+    run of that message), or None outside a handler. `parts` tell apart several emails sent by
+    one handler."""
+    from .outbox import running_message_id
+
+    message = running_message_id()
+    return None if message is None else stable_message_id("outbox", message, *parts)

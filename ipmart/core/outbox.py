@@ -12,6 +12,7 @@ A message keeps the id of the request that enqueued it; its handler's log lines 
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import logging
 from collections.abc import Callable
@@ -27,6 +28,15 @@ from .models import OutboxMessage
 from .request_id import current_request_id, request_id_context
 
 logger = logging.getLogger(__name__)
+_running: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "outbox_message", default=None
+)
+
+
+def running_message_id() -> int | None:
+    """The id of the outbox message whose handler is running now (None outside a handler): an
+    email a handler sends derives its stable Message-ID from it (ipmart.core.message_ids)."""
+    return _running.get()
 
 
 def enqueue(handler: str, *args: Any) -> OutboxMessage:
@@ -96,8 +106,12 @@ def run_message(message_id: int) -> bool:
     message = OutboxMessage.objects.get(pk=message_id)
     handler: Callable[..., Any] = import_string(message.handler)
     # the handler's log lines carry the id of the request that enqueued the message
-    with request_id_context(message.request_id):
-        return _run_handler(message, handler)
+    token = _running.set(message.pk)
+    try:
+        with request_id_context(message.request_id):
+            return _run_handler(message, handler)
+    finally:
+        _running.reset(token)
 
 
 def _run_handler(message: OutboxMessage, handler: Callable[..., Any]) -> bool:
