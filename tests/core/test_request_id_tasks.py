@@ -92,11 +92,18 @@ def _database_url() -> str:
 
 @pytest.fixture
 def broker(redis_url):
+    """Tasks go to the broker, on a queue of this test's own (another worker on the same
+    Redis, from another test run, must not take them)."""
     from ipmart.celery import app
 
-    keys = ["broker_url", "result_backend", "task_always_eager"]
+    keys = ["broker_url", "result_backend", "task_always_eager", "task_default_queue"]
     previous = {key: app.conf[key] for key in keys}
-    app.conf.update(broker_url=redis_url, result_backend=None, task_always_eager=False)
+    app.conf.update(
+        broker_url=redis_url,
+        result_backend=None,
+        task_always_eager=False,
+        task_default_queue=f"request-id-test-{uuid.uuid4().hex[:8]}",
+    )
     app._pool = None
     app.amqp._producer_pool = None
     yield app
@@ -131,6 +138,8 @@ def worker_log(broker, postgres, tmp_path):
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            "-Q",
+            broker.conf.task_default_queue,
         ],
         cwd=ROOT,
         env=env,
@@ -170,7 +179,7 @@ def test_the_worker_logs_a_handlers_line_with_the_enqueuing_requests_id(worker_l
     # when the worker has run both
     wait_until(
         lambda: OutboxMessage.objects.filter(done_at__isnull=False).count() == 2,
-        timeout=60,
+        timeout=180,
         what="the worker running both messages",
     )
     lines = wait_until(
