@@ -5,6 +5,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
+from allauth.account.utils import user_email
 from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -13,23 +14,29 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import get_language
 
 from ipmart.core.http import client_ip
 from ipmart.core.mail import build_email, email_language
+from ipmart.core.message_ids import outbox_message_id
+from ipmart.core.outbox import enqueue
 from marketing.models import ConsentMethod
 from marketing.services import request_subscriptions
 from privacy.models import AcceptanceMethod
 from privacy.services import accept_policy
 
+from .models import User
 
-class SignupClock:
-    """How long a new account's signup takes in this process (a moving average, from the form's
-    creation to the verification email sent). Signup for an email that already has an account
-    hashes the password too (accounts.forms.SignupForm.try_save) and then waits out what is
-    left of this, so both answers take the same time: timing must not tell which emails are
-    customers. Until a first new signup in the process, there is nothing to wait for."""
 
-    MAX_WAIT = 1.0
+class SignupPacer:
+    """What is left of a new account's signup after the password hash (its rows, its outbox
+    email), as a moving average in this process. Both signup answers hash once and enqueue one
+    email (accounts.forms.SignupForm.try_save); the answer for an email that already has an
+    account writes fewer rows, so it waits out the difference before answering. Only the work
+    after the hash is measured: the hash costs both answers alike, and its spread on a busy
+    machine (hundreds of ms) would otherwise decide the wait."""
+
+    MAX_WAIT = 0.5
 
     def __init__(self) -> None:
         self.typical: float | None = None
@@ -39,13 +46,18 @@ class SignupClock:
         with self._lock:
             self.typical = seconds if self.typical is None else 0.8 * self.typical + 0.2 * seconds
 
-    def wait_since(self, started: float) -> None:
-        remaining = (self.typical or 0.0) - (time.monotonic() - started)
+    def wait_out(self, seconds: float) -> None:
+        remaining = (self.typical or 0.0) - seconds
         if remaining > 0:
             time.sleep(min(remaining, self.MAX_WAIT))
 
 
-SIGNUP_CLOCK = SignupClock()
+SIGNUP_PACER = SignupPacer()
+
+
+def _work_since_hash() -> float | None:
+    started = getattr(context.request, "signup_hashed_at", None)
+    return None if started is None else time.monotonic() - started
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -58,7 +70,16 @@ class AccountAdapter(DefaultAccountAdapter):
         # email speak the language the customer signed up in (they can change it in /account/).
         user.preferred_language = email_language(translation.get_language())
         with transaction.atomic():
-            user = super().save_user(request, user, form, commit=True)
+            # the hash both signup answers computed once (accounts.forms.SignupForm.try_save);
+            # allauth's own save_user would hash the password a second time
+            password_hash = getattr(form, "password_hash", None)
+            if password_hash:
+                user_email(user, form.cleaned_data.get("email"))
+                user.password = password_hash
+                self.populate_username(request, user)
+                user.save()
+            else:
+                user = super().save_user(request, user, form, commit=True)
             accept_policy(
                 user,
                 policy=form.cleaned_data["policy"],
@@ -103,7 +124,11 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def render_mail(self, template_prefix, email, context, headers=None):
         """`<prefix>_subject.txt`, `<prefix>_message.txt` and `<prefix>_message.html` in the
-        active language (send_mail chooses it)."""
+        active language (send_mail chooses it). An email sent by an outbox handler (the signup
+        emails) keeps one Message-ID however often the handler runs (ipmart.core.message_ids)."""
+        message_id = outbox_message_id()
+        if message_id:
+            headers = {**(headers or {}), "Message-ID": message_id}
         message = build_email(
             f"{template_prefix}_message",
             context,
@@ -126,16 +151,39 @@ class AccountAdapter(DefaultAccountAdapter):
         return settings.SITE_URL + reverse("account_confirm_email", args=[emailconfirmation.key])
 
     def send_confirmation_mail(self, request, emailconfirmation, signup):
-        super().send_confirmation_mail(request, emailconfirmation, signup)
-        started = getattr(request, "signup_started", None)
-        if signup and started is not None:
-            SIGNUP_CLOCK.observe(time.monotonic() - started)
+        """A new account's verification email goes through the outbox, as the "already exists"
+        email below: neither signup answer talks to the SMTP server (accounts/emails.py).
+        Other confirmations (a changed email, a resend) are sent at once, as allauth does."""
+        if not signup:
+            return super().send_confirmation_mail(request, emailconfirmation, signup)
+        _enqueue_signup_email("confirm", emailconfirmation.email_address.pk)
+        worked = _work_since_hash()
+        if worked is not None:
+            SIGNUP_PACER.observe(worked)
 
     def send_account_already_exists_mail(self, email):
-        super().send_account_already_exists_mail(email)
-        started = getattr(context.request, "signup_started", None)
-        if started is not None:
-            SIGNUP_CLOCK.wait_since(started)
+        address = (
+            EmailAddress.objects.filter(email__iexact=email)
+            .order_by("-primary", "-verified", "pk")
+            .only("pk")
+            .first()
+        )
+        if address is not None:
+            _enqueue_signup_email("exists", address.pk)
+        else:
+            # an account made outside allauth (a command, admin) may have no address row
+            owner = User.objects.filter(email__iexact=email).only("pk").first()
+            if owner is None:
+                return super().send_account_already_exists_mail(email)
+            _enqueue_signup_email("exists-user", owner.pk)
+        worked = _work_since_hash()
+        if worked is not None:
+            SIGNUP_PACER.wait_out(worked)
+
+
+def _enqueue_signup_email(kind: str, row_id: int) -> None:
+    with transaction.atomic():
+        enqueue("accounts.tasks.send_signup_email", kind, row_id, get_language())
 
 
 def account_for_email(email: str):

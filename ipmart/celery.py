@@ -10,3 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipmart.settings.local")
 app = Celery("ipmart")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Work a request started keeps its request id in the worker's log lines.
+from ipmart.core.request_id import connect_celery_signals  # noqa: E402
+
+connect_celery_signals()

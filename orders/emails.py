@@ -2,12 +2,16 @@
 through the shared layout (`ipmart.core.mail`). The templates are `templates/orders/email/
 <kind>.txt`, `<kind>.html` and `<kind>_subject.txt`."""
 
+import datetime
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from ipmart.core.mail import send_email
+from ipmart.core.message_ids import stable_message_id
 
 from .models import (
     DocumentKind,
@@ -15,6 +19,7 @@ from .models import (
     LicenceKeyStatus,
     Order,
     OrderEmail,
+    OrderEmailState,
     VerificationDocument,
 )
 
@@ -28,12 +33,14 @@ def order_email_context(order: Order) -> dict:
     }
 
 
-def _send(order: Order, template: str, context: dict) -> None:
+def _send(order: Order, template: str, context: dict, *, message_id: str) -> None:
     send_email(
         f"orders/email/{template}",
         {**order_email_context(order), **context},
         to=[order.email],
         language=order.user.preferred_language,
+        # stable: a resend after a worker died mid-send is recognised as the same email
+        headers={"Message-ID": message_id},
     )
 
 
@@ -65,7 +72,7 @@ def send_order_email(order: Order, kind: str) -> None:
     }
     if kind == "verification_requested":
         context.update(verification_context())
-    _send(order, kind, context)
+    _send(order, kind, context, message_id=stable_message_id("order", order.pk, kind))
 
 
 def send_document_rejected_email(document: VerificationDocument) -> None:
@@ -73,23 +80,43 @@ def send_document_rejected_email(document: VerificationDocument) -> None:
         document.order,
         "document_rejected",
         {"document": document, **verification_context()},
+        message_id=stable_message_id("document-rejected", document.pk),
     )
 
 
 def send_order_email_once(order: Order, kind: str) -> bool:
-    """Send the order's `kind` email unless it was sent already. The guard row is inserted and
-    the email sent in one transaction: a concurrent second run waits on the unique index and
-    then sends nothing; a send that fails rolls the claim back so the outbox retries it.
-    Returns True when this call sent it."""
+    """Send the order's `kind` email unless it was sent already (at least once, never twice on
+    purpose). The guard row is claimed "sending" and committed before the SMTP conversation,
+    and marked "sent" after it: a concurrent second run finds it claimed and sends nothing; a
+    send that fails lets go of the claim so the outbox retries it. A row still "sending" after
+    the runner's lease (OUTBOX_RUN_LEASE_SECONDS) was left by a runner that died mid-send; the
+    SMTP server may or may not have taken that copy and cannot be asked, so the email is sent
+    again with the same Message-ID, which mail providers and clients recognise as the same
+    email. Returns True when this call sent it."""
     if kind not in KINDS:
         raise ValueError(f"unknown order email {kind!r}")
+    now = timezone.now()
+    lease = datetime.timedelta(seconds=settings.OUTBOX_RUN_LEASE_SECONDS)
     with transaction.atomic():
         try:
             with transaction.atomic():
-                OrderEmail.objects.create(order=order, kind=kind)
+                claim = OrderEmail.objects.create(
+                    order=order, kind=kind, state=OrderEmailState.SENDING, claimed_at=now
+                )
         except IntegrityError:
-            return False
+            claim = OrderEmail.objects.select_for_update().get(order=order, kind=kind)
+            if claim.state == OrderEmailState.SENT or claim.claimed_at > now - lease:
+                return False  # sent, or being sent by a runner that is still alive
+            claim.claimed_at = now
+            claim.save(update_fields=["claimed_at"])
+    try:
         send_order_email(order, kind)
+    except BaseException:
+        OrderEmail.objects.filter(pk=claim.pk, state=OrderEmailState.SENDING).delete()
+        raise
+    OrderEmail.objects.filter(pk=claim.pk).update(
+        state=OrderEmailState.SENT, sent_at=timezone.now()
+    )
     return True
 
 

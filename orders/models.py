@@ -731,13 +731,24 @@ class OrderAwaitingVerification(Order):
         verbose_name_plural = _("orders awaiting verification")
 
 
+class OrderEmailState(models.TextChoices):
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+
+
 class OrderEmail(models.Model):
-    """One row per (order, kind) of email sent: claimed in the same transaction as the send, so
-    a handler that runs twice (a relay and a sweep) sends it once."""
+    """One row per (order, kind) of email: claimed ("sending", committed) before the SMTP
+    conversation and marked "sent" after it, so a handler that runs twice (a relay and a sweep)
+    sends it once. A row left "sending" past the runner's lease means a runner died mid-send:
+    the email is sent again under the same Message-ID (orders.emails.send_order_email_once)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails_sent")
     kind = models.CharField(max_length=30)
     sent_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(
+        max_length=10, choices=OrderEmailState.choices, default=OrderEmailState.SENT
+    )
+    claimed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -77,14 +77,6 @@ def send_document_email_task(document_id: int) -> None:
 
 
 @shared_task
-def shred_expired_documents_task() -> int:
-    """Beat: crypto-shred verification documents past retention (orders.retention)."""
-    from .retention import shred_expired_documents
-
-    return len(shred_expired_documents(now=timezone.now()))
-
-
-@shared_task
 def send_key_pool_low_email_task(product_ids: list[int]) -> None:
     """Tell the store managers which licence key pools ran low (once per crossing: the service
     marked the products before enqueuing this; running it twice sends the email twice, which

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 
+from .message_ids import outbox_message_id
 from .outbox import enqueue
 
 logger = logging.getLogger("ipmart.alerts")
@@ -41,9 +42,11 @@ def send_staff_alert(kind: str, subject: str, body: str) -> int:
     if not recipients:
         logger.warning("staff alert [%s] has no recipient (no active store manager)", kind)
         return 0
+    message_id = outbox_message_id()  # a rerun of the message resends the same email
     EmailMessage(
         subject=f"[IPmart alert] {subject}",
         body=f"{body}\n\n{settings.SITE_URL}/admin/",
         to=recipients,
+        headers={"Message-ID": message_id} if message_id else None,
     ).send()
     return len(recipients)

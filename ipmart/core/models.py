@@ -25,6 +25,9 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # The X-Request-ID of the request that enqueued it ("" outside a request): the handler's
+    # log lines in the worker carry it (ipmart.core.request_id).
+    request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["pk"]

@@ -7,10 +7,12 @@ The row commits or rolls back with the state change. After commit it is handed t
 (`relay_pending`) hands it over again until a runner has finished it. Handlers are plain functions
 (or Celery tasks, called in-process) that take ids, load rows, call a service and are safe to run
 twice. Services name handlers by dotted path, so they never import their app's tasks module.
+A message keeps the id of the request that enqueued it; its handler's log lines carry it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import logging
 from collections.abc import Callable
@@ -23,8 +25,18 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .models import OutboxMessage
+from .request_id import current_request_id, request_id_context
 
 logger = logging.getLogger(__name__)
+_running: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "outbox_message", default=None
+)
+
+
+def running_message_id() -> int | None:
+    """The id of the outbox message whose handler is running now (None outside a handler): an
+    email a handler sends derives its stable Message-ID from it (ipmart.core.message_ids)."""
+    return _running.get()
 
 
 def enqueue(handler: str, *args: Any) -> OutboxMessage:
@@ -32,7 +44,10 @@ def enqueue(handler: str, *args: Any) -> OutboxMessage:
     JSON (ids, short codes; never personal data). Raises ImportError for an unknown handler, so a
     typo fails in the service's own tests, not later in a worker."""
     import_string(handler)
-    message = OutboxMessage.objects.create(handler=handler, args=list(args))
+    request_id = current_request_id()
+    message = OutboxMessage.objects.create(
+        handler=handler, args=list(args), request_id="" if request_id == "-" else request_id
+    )
     transaction.on_commit(lambda: relay(message.pk))
     return message
 
@@ -90,6 +105,16 @@ def run_message(message_id: int) -> bool:
         return False
     message = OutboxMessage.objects.get(pk=message_id)
     handler: Callable[..., Any] = import_string(message.handler)
+    # the handler's log lines carry the id of the request that enqueued the message
+    token = _running.set(message.pk)
+    try:
+        with request_id_context(message.request_id):
+            return _run_handler(message, handler)
+    finally:
+        _running.reset(token)
+
+
+def _run_handler(message: OutboxMessage, handler: Callable[..., Any]) -> bool:
     try:
         handler(*message.args)
     except Exception as error:

@@ -556,3 +556,68 @@ LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" els
 # Product images (public, resized renditions) are stored through the default storage under
 # MEDIA_ROOT and served at MEDIA_URL (by `make run` itself in DEBUG, by the proxy in production).
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+# --- S3-compatible private storage (issues 7 and 11, through django-storages). With a bucket
+# set, the document vault (STORAGES["documents"]: documents, previews, data archives) and the
+# old archives' storage write there instead of local folders. The vault still encrypts every
+# file before the storage sees it, so the bucket holds only ciphertext. Leave the keys empty to
+# use the host's own credentials (an instance role); set the addressing style to "path" for
+# servers without per-bucket host names (MinIO, a test server).
+DOCUMENTS_S3_BUCKET = env.str("DOCUMENTS_S3_BUCKET", default="")
+DOCUMENTS_S3_ENDPOINT_URL = env.str("DOCUMENTS_S3_ENDPOINT_URL", default="")
+DOCUMENTS_S3_REGION = env.str("DOCUMENTS_S3_REGION", default="")
+DOCUMENTS_S3_ACCESS_KEY_ID = env.str("DOCUMENTS_S3_ACCESS_KEY_ID", default="")
+DOCUMENTS_S3_SECRET_ACCESS_KEY = env.str("DOCUMENTS_S3_SECRET_ACCESS_KEY", default="")
+DOCUMENTS_S3_ADDRESSING_STYLE = env.str("DOCUMENTS_S3_ADDRESSING_STYLE", default="")
+
+
+def s3_storage(
+    *,
+    bucket: str,
+    location: str,
+    endpoint_url: str = "",
+    region: str = "",
+    access_key: str = "",
+    secret_key: str = "",
+    addressing_style: str = "",
+) -> dict:
+    """A STORAGES entry for a private S3-compatible bucket (names under `location/`)."""
+    options = {
+        "bucket_name": bucket,
+        "location": location,
+        "default_acl": "private",
+        "querystring_auth": True,
+        # A name that exists is never overwritten: the vault refuses a renamed blob.
+        "file_overwrite": False,
+    }
+    optional = {
+        "endpoint_url": endpoint_url,
+        "region_name": region,
+        "access_key": access_key,
+        "secret_key": secret_key,
+        "addressing_style": addressing_style,
+    }
+    options.update({name: value for name, value in optional.items() if value})
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+if DOCUMENTS_S3_BUCKET:
+    _S3 = {
+        "bucket": DOCUMENTS_S3_BUCKET,
+        "endpoint_url": DOCUMENTS_S3_ENDPOINT_URL,
+        "region": DOCUMENTS_S3_REGION,
+        "access_key": DOCUMENTS_S3_ACCESS_KEY_ID,
+        "secret_key": DOCUMENTS_S3_SECRET_ACCESS_KEY,
+        "addressing_style": DOCUMENTS_S3_ADDRESSING_STYLE,
+    }
+    STORAGES["documents"] = s3_storage(location="vault", **_S3)
+    STORAGES["exports"] = s3_storage(location="exports", **_S3)
+
+# The worker's own log lines (when Celery sets up logging: every run mode but production, whose
+# worker logs through LOGGING above) carry the id of the request that started the work.
+CELERY_WORKER_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(name)s %(message)s"
+)
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(task_name)s[%(task_id)s]:"
+    " %(message)s"
+)

@@ -107,3 +107,11 @@ STORAGES = {
 
 if not REDIS_URL.startswith(("redis://", "rediss://")):
     raise ImproperlyConfigured("REDIS_URL must be a redis:// or rediss:// URL in production.")
+
+# The vault's S3-compatible bucket (optional): a key id without its secret (or the reverse) is
+# a typo that would otherwise surface at the first upload.
+if bool(DOCUMENTS_S3_ACCESS_KEY_ID) != bool(DOCUMENTS_S3_SECRET_ACCESS_KEY):  # noqa: F405
+    raise ImproperlyConfigured(
+        "DOCUMENTS_S3_ACCESS_KEY_ID and DOCUMENTS_S3_SECRET_ACCESS_KEY go together: set both, or"
+        " neither to use the host's own credentials."
+    )

@@ -4,23 +4,7 @@ policy promises are seeded (their wording is version 1)."""
 
 from django.db import migrations
 
-TRIGGER = """
-CREATE OR REPLACE FUNCTION marketing_refuse_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER marketing_consentrecord_append_only
-    BEFORE UPDATE OR DELETE ON marketing_consentrecord
-    FOR EACH ROW EXECUTE FUNCTION marketing_refuse_change();
-"""
-
-DROP_TRIGGER = """
-DROP TRIGGER IF EXISTS marketing_consentrecord_append_only ON marketing_consentrecord;
-DROP FUNCTION IF EXISTS marketing_refuse_change();
-"""
+from ipmart.core.append_only import AppendOnly
 
 TOPICS = [
     (
@@ -52,16 +36,6 @@ TOPICS = [
         "Hantarkan kepada saya tawaran rakan kongsi IPmart. IPmart sendiri yang menghantarnya dan tidak sekali-kali memberikan butiran saya kepada rakan kongsi.",
     ),
 ]
-
-
-def add_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGER, params=None)
-
-
-def drop_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_TRIGGER, params=None)
 
 
 def roles(apps, schema_editor):
@@ -101,7 +75,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(add_trigger, drop_trigger),
+        AppendOnly("marketing_consentrecord", function="marketing_refuse_change"),
         migrations.RunPython(roles, migrations.RunPython.noop),
         migrations.RunPython(seed_topics, migrations.RunPython.noop),
     ]

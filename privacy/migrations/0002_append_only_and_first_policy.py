@@ -8,20 +8,11 @@ from django.db import migrations
 from django.utils.translation import gettext_noop
 from django.utils import timezone
 
+from ipmart.core.append_only import AppendOnly
+
 FIRST_VERSION = "2026-11-24"
 
-TRIGGERS = """
-CREATE OR REPLACE FUNCTION privacy_refuse_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER privacy_accesslog_append_only
-    BEFORE UPDATE OR DELETE ON privacy_accesslog
-    FOR EACH ROW EXECUTE FUNCTION privacy_refuse_change();
-
+POLICY_TRIGGER = """
 CREATE OR REPLACE FUNCTION privacy_refuse_published_policy_change() RETURNS trigger AS $$
 BEGIN
     IF OLD.published_at IS NOT NULL THEN
@@ -40,22 +31,20 @@ CREATE TRIGGER privacy_policyversion_immutable
     FOR EACH ROW EXECUTE FUNCTION privacy_refuse_published_policy_change();
 """
 
-DROP_TRIGGERS = """
+DROP_POLICY_TRIGGER = """
 DROP TRIGGER IF EXISTS privacy_policyversion_immutable ON privacy_policyversion;
 DROP FUNCTION IF EXISTS privacy_refuse_published_policy_change();
-DROP TRIGGER IF EXISTS privacy_accesslog_append_only ON privacy_accesslog;
-DROP FUNCTION IF EXISTS privacy_refuse_change();
 """
 
 
-def add_triggers(apps, schema_editor):
+def add_policy_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGERS, params=None)
+        schema_editor.execute(POLICY_TRIGGER, params=None)
 
 
-def drop_triggers(apps, schema_editor):
+def drop_policy_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_TRIGGERS, params=None)
+        schema_editor.execute(DROP_POLICY_TRIGGER, params=None)
 
 
 def publish_first_policy(apps, schema_editor):
@@ -88,6 +77,7 @@ class Migration(migrations.Migration):
     dependencies = [("privacy", "0001_initial")]
 
     operations = [
-        migrations.RunPython(add_triggers, drop_triggers),
+        AppendOnly("privacy_accesslog", function="privacy_refuse_change"),
+        migrations.RunPython(add_policy_trigger, drop_policy_trigger),
         migrations.RunPython(publish_first_policy, migrations.RunPython.noop),
     ]

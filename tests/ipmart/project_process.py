@@ -34,6 +34,7 @@ _STORE_VARIABLE = (
     "PAYMENT_",
     "LOG_LEVEL",
     "REQUIRE_SERVICES",
+    "DOCUMENTS_S3_",
 )
 
 

@@ -1,13 +1,11 @@
 """The consent ledger is append-only: on PostgreSQL a trigger refuses UPDATE and DELETE
-whoever asks; everywhere, one service (marketing.services.consent.record_consent) writes it
+whoever asks (tests/core/test_append_only.py, with every append-only table); everywhere, one
+service (marketing.services.consent.record_consent) writes it
 (static check)."""
 
 import ast
 import os
 from pathlib import Path
-
-import pytest
-from django.db import DatabaseError, connection, transaction
 
 from marketing import services
 from marketing.models import ConsentMethod, ConsentRecord
@@ -23,54 +21,6 @@ def _record() -> ConsentRecord:
         subscription.subscriber, topic=topic(), method=ConsentMethod.ONE_CLICK
     )
     return ConsentRecord.objects.get()
-
-
-def _orm_update(record):
-    ConsentRecord.objects.filter(pk=record.pk).update(method="staff")
-
-
-def _orm_save(record):
-    record.ip_address = "10.0.0.1"
-    record.save()
-
-
-def _orm_delete(record):
-    record.delete()
-
-
-def _sql_update(record):
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE marketing_consentrecord SET action = 'granted' WHERE id = %s", [record.pk]
-        )
-
-
-def _sql_delete(record):
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM marketing_consentrecord WHERE id = %s", [record.pk])
-
-
-CHANGES = [
-    (_orm_update, "UPDATE"),
-    (_orm_save, "UPDATE"),
-    (_orm_delete, "DELETE"),
-    (_sql_update, "UPDATE"),
-    (_sql_delete, "DELETE"),
-]
-
-
-@pytest.mark.parametrize(("change", "operation"), CHANGES, ids=[c[0].__name__ for c in CHANGES])
-def test_consent_record_is_append_only(postgres, change, operation):
-    # given
-    record = _record()
-    before = ConsentRecord.objects.values().get(pk=record.pk)
-    # when
-    with pytest.raises(DatabaseError) as refused:
-        with transaction.atomic():
-            change(record)
-    # then
-    assert f"marketing_consentrecord is append-only: {operation} refused" in str(refused.value)
-    assert ConsentRecord.objects.values().get(pk=record.pk) == before
 
 
 def test_rows_can_still_be_added(postgres):

@@ -13,9 +13,9 @@ from orders import personal_data_documents
 from orders.models import DocumentStatus, Order, OrderStatus, VerificationDocument
 from orders.retention import shred_expired_documents
 from orders.services.verification import approve_document
-from orders.tasks import shred_expired_documents_task
 from privacy import vault
 from privacy.models import VaultFile
+from privacy.tasks import retention_task
 
 from .verification_helpers import (
     held_order,
@@ -80,11 +80,11 @@ def test_waiting_documents_go_when_the_order_is_closed(client, vault_dir):
     assert VerificationDocument.objects.filter(shredded_at__isnull=True).count() == 0
 
 
-def test_the_beat_task_runs_the_rule(client, vault_dir, settings):
+def test_the_one_retention_task_runs_the_rule(client, vault_dir, settings):
     settings.DOCUMENT_RETENTION_DAYS = 0
     order, (statement, _) = _order_with_documents(client)
     approve_document(statement, acting_user=staff("verification reviewer"))
-    assert shred_expired_documents_task() == 1
+    assert retention_task()["verification documents past retention"] == 1
 
 
 def test_personal_data_hooks(client, vault_dir):

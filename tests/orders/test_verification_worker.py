@@ -1,5 +1,5 @@
 """Verification side effects through a real Redis broker and a real Celery worker: the emails go
-through the outbox to the worker, and the retention task run by the worker shreds the files."""
+through the outbox to the worker, and the one retention task run by the worker shreds the files."""
 
 import time
 
@@ -7,8 +7,8 @@ import pytest
 from django.core import mail
 
 from orders.services.verification import reject_document, upload_document
-from orders.tasks import shred_expired_documents_task
 from privacy.intake import validate_upload
+from privacy.tasks import retention_task
 from tests.factories import documents as files
 
 from .test_worker import worker  # noqa: F401 (fixture)
@@ -35,7 +35,7 @@ def test_a_worker_emails_the_customer_and_shreds_on_schedule(worker, settings, t
     reject_document(document, acting_user=staff("verification reviewer"), reason="unreadable")
     _wait_for_mail(2)
     assert "not readable" in mail.outbox[1].body
-    assert shred_expired_documents_task.delay().get(timeout=30) == 1
+    assert retention_task.delay().get(timeout=30)["verification documents past retention"] == 1
     document.refresh_from_db()
     assert document.shredded_at is not None
     assert stored_files(vault_dir) == []

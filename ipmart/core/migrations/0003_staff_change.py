@@ -5,33 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-# The audit trail is append-only: nothing updates or deletes a row.
-TRIGGER = """
-CREATE OR REPLACE FUNCTION core_staffchange_refuse_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER core_staffchange_append_only
-    BEFORE UPDATE OR DELETE ON core_staffchange
-    FOR EACH ROW EXECUTE FUNCTION core_staffchange_refuse_change();
-"""
-DROP_TRIGGER = """
-DROP TRIGGER IF EXISTS core_staffchange_append_only ON core_staffchange;
-DROP FUNCTION IF EXISTS core_staffchange_refuse_change();
-"""
-
-
-def add_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGER, params=None)
-
-
-def drop_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_TRIGGER, params=None)
+from ipmart.core.append_only import AppendOnly
 
 
 def roles(apps, schema_editor):
@@ -75,6 +49,7 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['content_type', 'object_id', '-at'], name='staffchange_object'), models.Index(fields=['actor', '-at'], name='staffchange_actor')],
             },
         ),
-        migrations.RunPython(add_trigger, drop_trigger),
+        # The audit trail is append-only: nothing updates or deletes a row.
+        AppendOnly("core_staffchange", function="core_staffchange_refuse_change"),
         migrations.RunPython(roles, migrations.RunPython.noop),
     ]
