@@ -263,11 +263,7 @@ def test_the_emails_links_point_at_the_site_and_follow_the_visitors_language(cli
     post_signup(Client(HTTP_ACCEPT_LANGUAGE="ms"), signup_form(policy_id))
     post_signup(Client(), signup_form(policy_id, email="taken@example.com"))
     confirm, exists = mail.outbox
-    assert (
-        CONFIRM_LINK.search(confirm.body)
-        .group(0)
-        .startswith("https://shop.example.my/accounts/confirm-email/")
-    )
+    assert re.search(r"https://shop\.example\.my/accounts/confirm-email/[-:\w]+/", confirm.body)
     assert (confirm.to, exists.to) == (["nurul@example.com"], ["taken@example.com"])
     assert "https://shop.example.my/accounts/password/reset/" in exists.body
     assert confirm.subject != "[IPmart] Please Confirm Your Email Address"  # in Malay
