@@ -193,6 +193,43 @@ def test_the_document_vault_is_shared_by_web_and_worker_on_the_private_volume(st
     assert not blobs[0].exists()
 
 
+def test_product_images_stored_by_a_web_process_are_served_by_the_proxy(stack):
+    # given: a product image rendition saved by a web process (its MEDIA_ROOT from compose)
+    python = stack.command("migrate")[0]
+    saved = stack.run(
+        [
+            python,
+            "-c",
+            "import django; django.setup(); from django.core.files.base import ContentFile;"
+            " from django.core.files.storage import default_storage;"
+            " from orders.images import demo_product_image;"
+            " print(default_storage.save('products/deploy/320.webp',"
+            " ContentFile(demo_product_image('deploy', 'Deploy test', width=320))))",
+        ],
+        stack.environment("web"),
+    )
+    name = saved.strip().splitlines()[-1]
+    stored = (stack.var_dir / "media" / name).read_bytes()
+    # when: a browser asks the proxy for it at MEDIA_URL
+    with urllib.request.urlopen(
+        f"https://localhost:{stack.https_port}/media/{name}",
+        context=_https_context(stack),
+        timeout=10,
+    ) as answer:
+        # then: the proxy serves the very file, typed and not sniffable
+        assert answer.status == 200
+        assert answer.read() == stored
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    # and the private volume is not reachable through the media address
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(
+            f"https://localhost:{stack.https_port}/media/../private/vault/",
+            context=_https_context(stack),
+            timeout=10,
+        )
+    assert refused.value.code == 404
+
+
 def test_the_application_role_cannot_defeat_the_append_only_triggers(stack):
     import psycopg2
 
