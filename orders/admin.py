@@ -19,6 +19,7 @@ from privacy.models import AccessAction
 from privacy.services import log_access
 
 from .admin_dashboard import awaiting_shipping
+from .admin_shipping import ShippingMethodAdmin  # noqa: F401  (registers shipping methods)
 from .admin_verification import VerificationDocumentInline  # also registers the queue
 from .forms import FlagForVerificationForm, ShipForm
 from .models import (

@@ -23,6 +23,8 @@ from orders.models import (
     PaymentAttempt,
     Product,
     ProductKind,
+    ShippingMethod,
+    ShippingZone,
 )
 from orders.money import tax_sen as tax_for
 
@@ -161,3 +163,21 @@ def cart_with(user, *items: tuple[Product, int]) -> Cart:
     for product, quantity in items:
         CartLine.objects.create(cart=cart, product=product, quantity=quantity)
     return cart
+
+
+class ShippingMethodFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShippingMethod
+        django_get_or_create = ("zone", "name")
+
+    zone = ShippingZone.PENINSULAR
+    name = "Pos Laju standard"
+    price_sen = 0
+    min_days = 2
+    max_days = 4
+
+
+def free_shipping(zone: str = ShippingZone.PENINSULAR) -> ShippingMethod:
+    """A free method for `zone` (the default AddressFactory address is in Peninsular
+    Malaysia), for tests whose totals are about the goods, not the shipping."""
+    return ShippingMethodFactory(zone=zone, name="Free test delivery", price_sen=0)

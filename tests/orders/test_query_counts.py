@@ -29,6 +29,7 @@ from tests.factories import (
     OrderLineFactory,
     ProductFactory,
     cart_with,
+    free_shipping,
 )
 
 pytestmark = pytest.mark.django_db
@@ -258,8 +259,15 @@ def _count_place_order(n_licences: int, n_physical: int) -> int:
     customer = CustomerFactory()
     address = AddressFactory(user=customer)
     cart = _cart_of(customer, n_licences, n_physical)
+    method = free_shipping()
     with CaptureQueriesContext(connection) as queries:
-        order = place_order(customer, cart=cart, billing_address=address, shipping_address=address)
+        order = place_order(
+            customer,
+            cart=cart,
+            billing_address=address,
+            shipping_address=address,
+            shipping_method=method,
+        )
     assert order.lines.count() == n_licences + n_physical
     assert LicenceKey.objects.filter(order_line__order=order).count() == 2 * n_licences
     return len(queries)

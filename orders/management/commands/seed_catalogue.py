@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from orders.demo_shipping import seed_shipping_methods
 from orders.models import Category, LicenceKey, Product, ProductKind
 from orders.services.catalogue import bump_catalogue_version
 
@@ -196,6 +197,7 @@ class Command(BaseCommand):
                     [LicenceKey(product=product, key=demo_key(slug, k)) for k in range(3)]
                 )
             created += new
+        seed_shipping_methods()  # the three zones' demo methods (sf-shipping)
         bump_catalogue_version()
         self.stdout.write(
             self.style.SUCCESS(f"Catalogue: {Product.objects.count()} products ({created} new).")
