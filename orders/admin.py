@@ -387,6 +387,8 @@ class OrderAdmin(
         "billing_address",
         "billing_country",
         "shipping_address",
+        "shipping_method_name",
+        "shipping",
         "subtotal",
         "tax",
         "total",
@@ -406,6 +408,7 @@ class OrderAdmin(
         OrderEventInline,
     ]
     subtotal = ringgit_column("subtotal_sen", _("subtotal"))
+    shipping = ringgit_column("shipping_sen", _("shipping (before tax)"))
     tax = ringgit_column("tax_sen", _("tax"))
     total = ringgit_column("total_sen", _("total"))
 

@@ -118,7 +118,8 @@ class OrderFactory(factory.django.DjangoModelFactory):
     shipping_address = ""
     subtotal_sen = 10000
     tax_sen = 800
-    total_sen = factory.LazyAttribute(lambda o: o.subtotal_sen + o.tax_sen)
+    shipping_sen = 0
+    total_sen = factory.LazyAttribute(lambda o: o.subtotal_sen + o.shipping_sen + o.tax_sen)
     reserved_until = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(minutes=30))
 
 

@@ -179,8 +179,8 @@ def test_the_checkout_form_carries_no_price_quantity_or_total():
     # given the form customers post at checkout (R-P6: nothing price-like comes from the client)
     customer = CustomerFactory()
     form = CheckoutForm(addresses=customer.addresses.all(), needs_shipping=True)
-    # then it only picks addresses
-    assert set(form.fields) == {"billing_address", "shipping_address"}
+    # then it only picks addresses and a shipping method (by id; its price is read at placing)
+    assert set(form.fields) == {"billing_address", "shipping_address", "shipping_method"}
 
 
 def test_lines_copy_name_and_price_and_the_order_copies_email_and_addresses(customer, address):
