@@ -102,7 +102,7 @@ def test_the_order_page_polls_only_while_keys_may_still_come(client):
     assert "data-status-url" not in pages[done.pk] and "data-status-url" not in pages[goods.pk]
     # issued keys carry their copy button
     key = done.lines.get().licence_keys.get().key
-    assert f'<button type="button" class="copy-key' in pages[done.pk]
+    assert '<button type="button" class="copy-key' in pages[done.pk]
     assert f'data-copy="{key}"' in pages[done.pk]
 
 
