@@ -68,8 +68,17 @@ class CheckoutForm(forms.Form):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        # Choices are rendered from one list of the customer's addresses; a posted id is still
+        # checked against the customer's queryset.
+        listed = list(addresses)
+
+        def label(address) -> str:
+            return ", ".join(address.lines())
+
+        choices = [(address.pk, label(address)) for address in listed]
         self.fields["billing_address"].queryset = addresses
-        self.fields["billing_address"].label_from_instance = lambda a: ", ".join(a.lines())
+        self.fields["billing_address"].label_from_instance = label
+        self.fields["billing_address"].choices = choices
         self.zone = ""
         self.methods: list = []
         if needs_shipping:
@@ -78,8 +87,9 @@ class CheckoutForm(forms.Form):
 
             self.fields["shipping_address"].queryset = addresses
             self.fields["shipping_address"].required = True
-            self.fields["shipping_address"].label_from_instance = lambda a: ", ".join(a.lines())
-            address = self._chosen_shipping_address(addresses)
+            self.fields["shipping_address"].label_from_instance = label
+            self.fields["shipping_address"].choices = choices
+            address = self._chosen_shipping_address(listed)
             if address is not None:
                 self.zone = zone_for_address(address)
                 self.methods = (methods_by_zone or {}).get(self.zone, [])

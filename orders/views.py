@@ -255,7 +255,8 @@ def checkout(request):
     if not summary["rows"]:
         messages.info(request, _("Your cart is empty."))
         return redirect("orders:cart")
-    addresses = list(Address.objects.for_user(request.user))
+    address_queryset = Address.objects.for_user(request.user)
+    addresses = list(address_queryset)  # fills its cache: the form lists it without a query
     if not addresses:
         messages.info(request, _("Add an address for billing first; you come back here after."))
         return redirect("/account/addresses/new/?next=/checkout/")
@@ -263,7 +264,7 @@ def checkout(request):
     default_shipping = next((a for a in addresses if a.is_default_shipping), default_billing)
     initial = {"billing_address": default_billing, "shipping_address": default_shipping}
     form_options = {
-        "addresses": Address.objects.for_user(request.user),
+        "addresses": address_queryset,
         "needs_shipping": summary["needs_shipping"],
         "initial": initial,
     }

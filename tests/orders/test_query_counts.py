@@ -284,3 +284,26 @@ def test_place_order_runs_the_same_queries_for_1_and_15_lines(postgres):
     assert goods[0] == goods[1]
     assert mixed[0] == mixed[1]
     assert max(*licences, *goods, *mixed) <= PLACE_ORDER_BUDGET
+
+
+def test_checkout_runs_the_same_queries_with_2_and_30_lines(client):
+    # given a customer with an address, shipping methods and 2 lines (a licence and goods)
+    customer = CustomerFactory()
+    AddressFactory(user=customer)
+    free_shipping()
+    cart = cart_with(customer)
+    category = CategoryFactory()
+    _fill_cart(cart, 2, start=0, category=category)
+    client.force_login(customer)
+    client.get("/checkout/")  # the session settles before measuring
+    _bump()  # the uncached path: methods, rates and availability are read again
+    small, small_html = _get(client, "/checkout/")
+    # when the cart holds 30 lines
+    _fill_cart(cart, 28, start=2, category=category)
+    _bump()
+    large, large_html = _get(client, "/checkout/")
+    # then the same queries, whatever the number of lines, and the method is offered
+    assert small_html.count('name="shipping_method"') == 1
+    assert large_html.count('name="shipping_method"') == 1
+    assert small == large
+    assert large <= PAGE_BUDGET
