@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
+from accounts.models import Address
 from privacy.models import AccessAction, AccessLog
 
 from .models import (
@@ -98,3 +99,10 @@ def get_order_progress(user: Any, number: str) -> Order:
     """The order as the payment return page's script sees it: `user`'s only (404 otherwise),
     with its lines and issued keys (get_order_for_customer's three queries)."""
     return get_order_for_customer(user, number)
+
+
+def get_default_shipping_address(user: Any) -> Address | None:
+    """The signed-in customer's default shipping address (for the cart's estimate), if any."""
+    if not user.is_authenticated:
+        return None
+    return Address.objects.for_user(user).filter(is_default_shipping=True).first()

@@ -40,6 +40,7 @@ from .progress import keys_may_still_come, next_step, order_facts, progress_payl
 from .selectors import (
     get_cart,
     get_cart_lines,
+    get_default_shipping_address,
     get_document_views,
     get_documents_for_customer,
     get_order_for_customer,
@@ -224,11 +225,8 @@ def _shipping_estimate(request, summary) -> dict | None:
     shipping address (Peninsular Malaysia for a visitor or a customer without one), with tax."""
     if not summary["needs_shipping"]:
         return None
-    zone = ShippingZone.PENINSULAR
-    if request.user.is_authenticated:
-        address = Address.objects.for_user(request.user).filter(is_default_shipping=True).first()
-        if address is not None:
-            zone = zone_for_address(address)
+    address = get_default_shipping_address(request.user)
+    zone = zone_for_address(address) if address is not None else ShippingZone.PENINSULAR
     cheapest = cheapest_in_zone(zone)
     if cheapest is None:
         return {"zone": ShippingZone(zone).label, "from_sen": None}

@@ -449,3 +449,13 @@ def test_the_cart_estimate_costs_no_extra_query_once_cached(client, methods):
     with CaptureQueriesContext(connection) as queries:
         client.get("/cart/")
     assert not any("orders_shippingmethod" in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_demo_methods_cover_the_three_zones_and_seeding_twice_changes_nothing():
+    from orders.demo_shipping import seed_shipping_methods
+
+    assert seed_shipping_methods() == 5
+    assert seed_shipping_methods() == 0
+    zones = set(ShippingMethod.objects.values_list("zone", flat=True))
+    assert zones == {ShippingZone.PENINSULAR, ShippingZone.EAST, ShippingZone.INTERNATIONAL}
+    assert ShippingMethod.objects.count() == 5
