@@ -167,11 +167,12 @@ def make_tax_rates(n: int) -> list[TaxRate]:
 
 def make_shipping_methods(n: int) -> list[ShippingMethod]:
     zones = ShippingZone.values
+    start = ShippingMethod.objects.count()  # called again for the larger list: new names
     return ShippingMethod.objects.bulk_create(
         ShippingMethod(
             zone=zones[i % len(zones)], name=f"Method {i:05d}", price_sen=500 + i, position=i
         )
-        for i in range(n)
+        for i in range(start, start + n)
     )
 
 
