@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import get_language
 
 from ipmart.core.http import client_ip
@@ -60,7 +61,45 @@ def _work_since_hash() -> float | None:
     return None if started is None else time.monotonic() - started
 
 
+# Where a customer who signed up from a page (the checkout) goes back to once they have
+# verified their email and logged in: kept in the session across the verification link.
+NEXT_SESSION_KEY = "accounts_signup_next"
+
+
+def safe_next(request, url: str | None) -> str | None:
+    """`url` if it is a path on this site (never another host or scheme), else None."""
+    if not url or not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    return url
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def remember_next(self, request) -> None:
+        """Keep the signup's `next` (a page of this site only) for after verification."""
+        url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+        if url:
+            request.session[NEXT_SESSION_KEY] = url
+        else:
+            request.session.pop(NEXT_SESSION_KEY, None)
+
+    def get_email_verification_redirect_url(self, email_address) -> str:
+        """After the emailed link: back to the page the signup came from (the checkout), through
+        the login page when the customer is not logged in on this browser."""
+        url = safe_next(self.request, self.request.session.get(NEXT_SESSION_KEY))
+        if url is None:
+            return super().get_email_verification_redirect_url(email_address)
+        if self.request.user.is_authenticated:
+            self.request.session.pop(NEXT_SESSION_KEY, None)
+            return url
+        return reverse("account_login") + "?" + urlencode({"next": url})
+
+    def get_login_redirect_url(self, request) -> str:
+        """A login without an explicit `next` after a signup from the checkout goes back there."""
+        url = safe_next(request, request.session.pop(NEXT_SESSION_KEY, None))
+        return url or super().get_login_redirect_url(request)
+
     def save_user(self, request, user, form, commit=True):
         """Signup: the account, the acceptance of the policy version the person read and the
         marketing topics they ticked (pending until confirmed by email) are saved together, or
@@ -69,6 +108,7 @@ class AccountAdapter(DefaultAccountAdapter):
         # The page's language becomes the profile's: the verification email and every later
         # email speak the language the customer signed up in (they can change it in /account/).
         user.preferred_language = email_language(translation.get_language())
+        self.remember_next(request)
         with transaction.atomic():
             # the hash both signup answers computed once (accounts.forms.SignupForm.try_save);
             # allauth's own save_user would hash the password a second time

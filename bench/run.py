@@ -193,7 +193,7 @@ def place_order_queries(lines: int) -> int:
     from django.test.utils import CaptureQueriesContext
 
     from accounts.models import Address, User
-    from orders.models import Cart, CartLine, Product
+    from orders.models import Cart, CartLine, Product, ShippingMethod, ShippingZone
     from orders.services.checkout import place_order
 
     count = 0
@@ -201,15 +201,29 @@ def place_order_queries(lines: int) -> int:
         with transaction.atomic():
             user = User.objects.create_user(f"bench-order-{lines}@example.com", full_name="Bench")
             address = Address.objects.create(
-                user=user, full_name="Bench", line1="1 Jalan", city="KL", postcode="50000"
+                user=user,
+                full_name="Bench",
+                line1="1 Jalan",
+                city="KL",
+                state="Kuala Lumpur",
+                postcode="50000",
             )
+            method = ShippingMethod.objects.get_or_create(
+                zone=ShippingZone.PENINSULAR, name="Bench delivery", defaults={"price_sen": 800}
+            )[0]
             cart = Cart.objects.create(user=user)
             products = Product.objects.filter(slug__startswith="generated-").order_by("id")[:lines]
             CartLine.objects.bulk_create(
                 [CartLine(cart=cart, product=p, quantity=1) for p in products]
             )
             with CaptureQueriesContext(connection) as queries:
-                place_order(user, cart=cart, billing_address=address, shipping_address=address)
+                place_order(
+                    user,
+                    cart=cart,
+                    billing_address=address,
+                    shipping_address=address,
+                    shipping_method=method,
+                )
             count = len(queries)
             raise _RollBack
     except _RollBack:

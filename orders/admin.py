@@ -20,6 +20,7 @@ from privacy.models import AccessAction
 from privacy.services import log_access
 
 from .admin_dashboard import awaiting_shipping
+from .admin_shipping import ShippingMethodAdmin  # noqa: F401  (registers shipping methods)
 from .admin_verification import VerificationDocumentInline  # also registers the queue
 from .forms import FlagForVerificationForm, ShipForm
 from .models import (
@@ -489,6 +490,8 @@ class OrderAdmin(
         "billing_address",
         "billing_country",
         "shipping_address",
+        "shipping_method_name",
+        "shipping",
         "subtotal",
         "tax",
         "total",
@@ -508,6 +511,7 @@ class OrderAdmin(
         OrderEventInline,
     ]
     subtotal = ringgit_column("subtotal_sen", _("subtotal"))
+    shipping = ringgit_column("shipping_sen", _("shipping (before tax)"))
     tax = ringgit_column("tax_sen", _("tax"))
     total = ringgit_column("total_sen", _("total"))
 

@@ -1,7 +1,9 @@
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from ipmart.core.money import format_ringgit
 from privacy.intake import refuse, validate_upload
 
 from .models import DocumentKind, RejectionReason
@@ -25,9 +27,22 @@ class ShopFilterForm(forms.Form):
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=list(SORTS.items()))
 
 
+def delivery_estimate(min_days: int, max_days: int) -> str:
+    if min_days == max_days:
+        return ngettext("%(days)s working day", "%(days)s working days", max_days) % {
+            "days": max_days
+        }
+    return ngettext("%(min)s–%(max)s working day", "%(min)s–%(max)s working days", max_days) % {
+        "min": min_days,
+        "max": max_days,
+    }
+
+
 class CheckoutForm(forms.Form):
-    """Which of the customer's addresses to use. The address choices are the customer's own
-    (set by the view), so another customer's address id is not a valid choice."""
+    """Which of the customer's addresses to use and, for goods, how to post them. The address
+    choices are the customer's own (set by the view), so another customer's address id is not a
+    valid choice; the shipping methods offered are those of the chosen shipping address's zone
+    (`orders.shipping.zone_for`), so a method of another zone is refused too."""
 
     billing_address = forms.ModelChoiceField(
         queryset=None, label=_("Billing address"), empty_label=None
@@ -35,17 +50,102 @@ class CheckoutForm(forms.Form):
     shipping_address = forms.ModelChoiceField(
         queryset=None, label=_("Shipping address"), required=False, empty_label=None
     )
+    shipping_method = forms.TypedChoiceField(
+        label=_("Shipping method"),
+        coerce=int,
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={
+            "invalid_choice": _("Choose one of the shipping methods offered for this address.")
+        },
+    )
 
-    def __init__(self, *args, addresses, needs_shipping: bool, **kwargs):
+    def __init__(
+        self,
+        *args,
+        addresses,
+        needs_shipping: bool,
+        methods_by_zone: dict | None = None,
+        tax_rate=None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        # Choices are rendered from one list of the customer's addresses; a posted id is still
+        # checked against the customer's queryset.
+        listed = list(addresses)
+
+        def label(address) -> str:
+            return ", ".join(address.lines())
+
+        choices = [(address.pk, label(address)) for address in listed]
         self.fields["billing_address"].queryset = addresses
-        self.fields["billing_address"].label_from_instance = lambda a: ", ".join(a.lines())
+        self.fields["billing_address"].label_from_instance = label
+        self.fields["billing_address"].choices = choices
+        self.zone = ""
+        self.methods: list = []
         if needs_shipping:
+            from .models import ShippingZone
+            from .shipping import zone_for_address
+
             self.fields["shipping_address"].queryset = addresses
             self.fields["shipping_address"].required = True
-            self.fields["shipping_address"].label_from_instance = lambda a: ", ".join(a.lines())
+            self.fields["shipping_address"].label_from_instance = label
+            self.fields["shipping_address"].choices = choices
+            address = self._chosen_shipping_address(listed)
+            if address is not None:
+                self.zone = zone_for_address(address)
+                self.methods = (methods_by_zone or {}).get(self.zone, [])
+            field = self.fields["shipping_method"]
+            field.required = True
+            field.choices = [(m.id, self._method_label(m, tax_rate)) for m in self.methods]
+            if self.zone:
+                field.help_text = _("Methods for %(zone)s.") % {
+                    "zone": ShippingZone(self.zone).label
+                }
+            if len(self.methods) >= 1 and not self.is_bound:
+                self.initial.setdefault("shipping_method", self.methods[0].id)
         else:
             del self.fields["shipping_address"]
+            del self.fields["shipping_method"]
+
+    @staticmethod
+    def _method_label(method, tax_rate) -> str:
+        from .money import tax_sen
+
+        price = method.price_sen + (tax_sen(method.price_sen, tax_rate) if tax_rate else 0)
+        amount = format_ringgit(price) if price else str(_("Free"))
+        return f"{method.name} · {amount} · {delivery_estimate(method.min_days, method.max_days)}"
+
+    def _chosen_shipping_address(self, addresses):
+        """The address the methods are for: the one submitted, else the initial one."""
+        chosen = self.data.get("shipping_address") if self.is_bound else None
+        if chosen in (None, ""):
+            chosen = self.initial.get("shipping_address")
+            chosen = getattr(chosen, "pk", chosen)
+        for address in addresses:
+            if str(address.pk) == str(chosen):
+                return address
+        return None
+
+    def clean(self):
+        data = super().clean()
+        address = data.get("shipping_address")
+        if address is not None and address.country.code == "MY" and not address.state.strip():
+            self.add_error(
+                "shipping_address",
+                _(
+                    "Add the state to this address in your address book: we need it to post to Malaysia."
+                ),
+            )
+        if "shipping_method" in self.fields and data.get("shipping_method") is not None:
+            data["shipping_method"] = next(
+                (m for m in self.methods if m.id == data["shipping_method"]), None
+            )
+        if "shipping_method" in self.fields and address is not None and not self.methods:
+            self.add_error(
+                "shipping_method", _("Sorry, we do not post to this address. Choose another one.")
+            )
+        return data
 
 
 class ShipForm(forms.Form):

@@ -246,6 +246,50 @@ class TaxRate(models.Model):
         return f"{self.name} {self.rate_percent}%"
 
 
+class ShippingZone(models.TextChoices):
+    """Where a parcel goes, from the shipping address (`orders.shipping.zone_for`)."""
+
+    PENINSULAR = "peninsular", _("Peninsular Malaysia")
+    EAST = "east", _("Sabah, Sarawak and Labuan")
+    INTERNATIONAL = "international", _("Outside Malaysia")
+
+
+class ShippingMethodQuerySet(models.QuerySet["ShippingMethod"]):
+    def active(self) -> "ShippingMethodQuerySet":
+        return self.filter(is_active=True)
+
+
+class ShippingMethod(models.Model):
+    """A way to post goods to one zone at one price (before tax). Store managers keep them in
+    admin; an order copies the method's name, price and tax when it is placed."""
+
+    zone = models.CharField(_("zone"), max_length=16, choices=ShippingZone.choices)
+    name = models.CharField(_("name"), max_length=80, help_text=_("e.g. Pos Laju standard"))
+    price_sen = models.PositiveIntegerField(_("price (sen, before tax)"))
+    min_days = models.PositiveSmallIntegerField(_("delivery from (working days)"), default=1)
+    max_days = models.PositiveSmallIntegerField(_("delivery up to (working days)"), default=3)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("offered"), default=True)
+
+    objects = ShippingMethodQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["zone", "position", "price_sen", "id"]
+        verbose_name = _("shipping method")
+        verbose_name_plural = _("shipping methods")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "name"], name="one_shipping_method_name_per_zone"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_days__gte=F("min_days")), name="shipping_days_in_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({ShippingZone(self.zone).label})"
+
+
 class LicenceKeyStatus(models.TextChoices):
     AVAILABLE = "available", _("Available")
     RESERVED = "reserved", _("Reserved for an order")
@@ -368,7 +412,26 @@ class Order(models.Model):
     billing_country = models.CharField(_("billing country (ISO code)"), max_length=2, default="MY")
     shipping_address = models.TextField(_("shipping address"), blank=True)
     subtotal_sen = models.PositiveIntegerField()
+    # All the order's tax: the lines' and the shipping's (shipping_tax_sen is part of it).
     tax_sen = models.PositiveIntegerField()
+    # Shipping, copied from the chosen method when placed (empty and 0 for licences only).
+    shipping_zone = models.CharField(
+        _("shipping zone"), max_length=16, choices=ShippingZone.choices, blank=True
+    )
+    shipping_method = models.ForeignKey(
+        ShippingMethod,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shipping method"),
+    )
+    shipping_method_name = models.CharField(_("shipping method"), max_length=80, blank=True)
+    shipping_sen = models.PositiveIntegerField(_("shipping (sen, before tax)"), default=0)
+    shipping_tax_rate_percent = models.DecimalField(
+        _("shipping tax rate (%)"), max_digits=5, decimal_places=2, default=0
+    )
+    shipping_tax_sen = models.PositiveIntegerField(_("tax on shipping (sen)"), default=0)
     total_sen = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, default=CURRENCY)
     placed_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -387,8 +450,12 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         constraints = [
             models.CheckConstraint(
-                condition=Q(total_sen=F("subtotal_sen") + F("tax_sen")), name="order_total_adds_up"
-            )
+                condition=Q(total_sen=F("subtotal_sen") + F("shipping_sen") + F("tax_sen")),
+                name="order_total_adds_up_with_shipping",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_sen__gte=F("shipping_tax_sen")), name="order_tax_holds_shipping"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -406,6 +473,16 @@ class Order(models.Model):
     @property
     def needs_shipping(self) -> bool:
         return bool(self.shipping_address)
+
+    @property
+    def shipping_total_sen(self) -> int:
+        """Shipping with its tax, as the customer pays it."""
+        return self.shipping_sen + self.shipping_tax_sen
+
+    @property
+    def goods_tax_sen(self) -> int:
+        """The lines' tax without the shipping's."""
+        return self.tax_sen - self.shipping_tax_sen
 
     @property
     def can_pay(self) -> bool:

@@ -6,17 +6,22 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
+from accounts.models import Address
 from privacy.models import AccessAction, AccessLog
 
 from .models import (
+    AttemptStatus,
     Cart,
     CartLine,
     LicenceKey,
     LicenceKeyStatus,
     Order,
     OrderLine,
+    PaymentAttempt,
     VerificationDocument,
 )
+
+PAID_ATTEMPT_STATUSES = (AttemptStatus.PAID, AttemptStatus.REFUNDED)
 
 CART_SESSION_KEY = "cart_id"
 
@@ -76,3 +81,28 @@ def get_document_views(documents: list[VerificationDocument]) -> list[AccessLog]
             action__in=[AccessAction.VIEWED, AccessAction.DOWNLOADED],
         ).order_by("-at", "-id")[:50]
     )
+
+
+def get_paid_reference(order: Order) -> str:
+    """The gateway reference (shown on its hosted page) of the payment that paid `order`, or ""
+    when none did. The first attempt's reference is the order number itself."""
+    return (
+        PaymentAttempt.objects.filter(order=order, status__in=PAID_ATTEMPT_STATUSES)
+        .order_by("-created_at", "-id")
+        .values_list("merchant_reference", flat=True)
+        .first()
+        or ""
+    )
+
+
+def get_order_progress(user: Any, number: str) -> Order:
+    """The order as the payment return page's script sees it: `user`'s only (404 otherwise),
+    with its lines and issued keys (get_order_for_customer's three queries)."""
+    return get_order_for_customer(user, number)
+
+
+def get_default_shipping_address(user: Any) -> Address | None:
+    """The signed-in customer's default shipping address (for the cart's estimate), if any."""
+    if not user.is_authenticated:
+        return None
+    return Address.objects.for_user(user).filter(is_default_shipping=True).first()

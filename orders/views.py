@@ -11,15 +11,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Address
 from ipmart.core.page_cache import anonymous_page_cache
@@ -29,15 +30,27 @@ from privacy.intake import SizeCappedUploadHandler
 from .catalogue import cached_fragment, catalogue_version, displayed_availability, tax_rates
 from .emails import verification_context
 from .forms import AddToCartForm, CheckoutForm, DocumentUploadForm, QuantityForm, ShopFilterForm
-from .models import Category, DocumentStatus, Order, OrderStatus, Product
+from .models import (
+    Category,
+    DocumentStatus,
+    Order,
+    OrderStatus,
+    Product,
+    ShippingMethod,
+    ShippingZone,
+)
 from .money import tax_sen
+from .progress import keys_may_still_come, next_step, order_facts, progress_payload
 from .search import DEFAULT_SORT, SORTS, normalise_query, search_products
 from .selectors import (
     get_cart,
     get_cart_lines,
+    get_default_shipping_address,
     get_document_views,
     get_documents_for_customer,
     get_order_for_customer,
+    get_order_progress,
+    get_paid_reference,
 )
 from .services.availability import available_units
 from .services.cart import add_to_cart, remove_from_cart, set_cart_quantity
@@ -45,6 +58,7 @@ from .services.checkout import place_order
 from .services.errors import ShopError
 from .services.payments import cancel_unpaid_order, start_payment
 from .services.verification import upload_document
+from .shipping import cheapest_in_zone, offered_methods, shipping_tax_rate, zone_for_address
 
 PAGE_SIZE = 24
 
@@ -270,7 +284,9 @@ def cart_remove(request, product_id: int):
     return redirect("orders:cart")
 
 
-def _cart_summary(lines):
+def _cart_summary(lines, *, shipping=None):
+    """The cart's rows and totals. `shipping` (a shipping.MethodOption) adds its price and its
+    tax at the service tax rate; without it the totals are before shipping."""
     rates = tax_rates() if lines else {}
     available = displayed_availability([line.product for line in lines]) if lines else {}
     rows, subtotal, tax = [], 0, 0
@@ -288,51 +304,103 @@ def _cart_summary(lines):
                 "short": line.quantity > available[line.product_id] or not line.product.is_active,
             }
         )
+    needs_shipping = any(line.product.needs_shipping for line in lines)
+    shipping_sen = shipping_tax = 0
+    if needs_shipping and shipping is not None:
+        shipping_sen = shipping.price_sen
+        shipping_tax = tax_sen(shipping_sen, shipping_tax_rate(rates))
     return {
         "rows": rows,
         "subtotal": subtotal,
-        "tax": tax,
-        "total": subtotal + tax,
-        "needs_shipping": any(line.product.needs_shipping for line in lines),
+        "tax": tax + shipping_tax,
+        "shipping": shipping if needs_shipping else None,
+        "shipping_sen": shipping_sen,
+        "total": subtotal + tax + shipping_sen + shipping_tax,
+        "needs_shipping": needs_shipping,
+        "needs_shipping_unpriced": needs_shipping and shipping is None,
+    }
+
+
+def _shipping_estimate(request, summary) -> dict | None:
+    """The cart's shipping estimate: the cheapest method of the zone of the customer's default
+    shipping address (Peninsular Malaysia for a visitor or a customer without one), with tax."""
+    if not summary["needs_shipping"]:
+        return None
+    address = get_default_shipping_address(request.user)
+    zone = zone_for_address(address) if address is not None else ShippingZone.PENINSULAR
+    cheapest = cheapest_in_zone(zone)
+    if cheapest is None:
+        return {"zone": ShippingZone(zone).label, "from_sen": None}
+    from .money import tax_sen
+
+    rate = shipping_tax_rate(tax_rates())
+    return {
+        "zone": ShippingZone(zone).label,
+        "from_sen": cheapest.price_sen + tax_sen(cheapest.price_sen, rate),
     }
 
 
 def cart_view(request):
-    return render(request, "orders/cart.html", {"summary": _cart_summary(get_cart_lines(request))})
+    summary = _cart_summary(get_cart_lines(request))
+    context = {"summary": summary, "shipping_estimate": _shipping_estimate(request, summary)}
+    return render(request, "orders/cart.html", context)
 
 
 @login_required
 def checkout(request):
     cart = get_cart(request)
-    summary = _cart_summary(get_cart_lines(request))
+    lines = get_cart_lines(request)
+    summary = _cart_summary(lines)
     if not summary["rows"]:
         messages.info(request, _("Your cart is empty."))
         return redirect("orders:cart")
-    addresses = Address.objects.for_user(request.user)
-    if not addresses.exists():
+    address_queryset = Address.objects.for_user(request.user)
+    addresses = list(address_queryset)  # fills its cache: the form lists it without a query
+    if not addresses:
         messages.info(request, _("Add an address for billing first; you come back here after."))
         return redirect("/account/addresses/new/?next=/checkout/")
-    default_billing = next((a for a in addresses if a.is_default_billing), None)
-    default_shipping = next((a for a in addresses if a.is_default_shipping), None)
-    form = CheckoutForm(
-        request.POST or None,
-        addresses=addresses,
-        needs_shipping=summary["needs_shipping"],
-        initial={"billing_address": default_billing, "shipping_address": default_shipping},
-    )
-    if request.method == "POST" and form.is_valid():
+    default_billing = next((a for a in addresses if a.is_default_billing), addresses[0])
+    default_shipping = next((a for a in addresses if a.is_default_shipping), default_billing)
+    initial = {"billing_address": default_billing, "shipping_address": default_shipping}
+    form_options = {
+        "addresses": address_queryset,
+        "needs_shipping": summary["needs_shipping"],
+        "initial": initial,
+    }
+    if summary["needs_shipping"]:
+        form_options["methods_by_zone"] = offered_methods()
+        form_options["tax_rate"] = shipping_tax_rate(tax_rates())
+    refreshing = request.method == "POST" and "update_shipping" in request.POST
+    if refreshing:
+        # "Show shipping methods": the methods of the newly chosen address, nothing placed.
+        initial.update(
+            {
+                name: next((a for a in addresses if str(a.pk) == request.POST.get(name)), value)
+                for name, value in initial.items()
+            }
+        )
+        form = CheckoutForm(**form_options)
+    else:
+        form = CheckoutForm(request.POST or None, **form_options)
+    if request.method == "POST" and not refreshing and form.is_valid():
+        chosen = form.cleaned_data.get("shipping_method")
         try:
             order = place_order(
                 request.user,
                 cart=cart,
                 billing_address=form.cleaned_data["billing_address"],
                 shipping_address=form.cleaned_data.get("shipping_address"),
+                shipping_method=ShippingMethod(pk=chosen.id) if chosen else None,
             )
         except ShopError as error:
             messages.error(request, str(error))
             return redirect("orders:cart")
         request.session["cart_count"] = 0
         return _send_to_gateway(request, order)
+    if summary["needs_shipping"]:
+        chosen_id = form["shipping_method"].value() if "shipping_method" in form.fields else None
+        chosen = next((m for m in form.methods if str(m.id) == str(chosen_id)), None)
+        summary = _cart_summary(lines, shipping=chosen)
     return render(request, "orders/checkout.html", {"form": form, "summary": summary})
 
 
@@ -392,9 +460,13 @@ class WindowPage:
 
 def _order_page(request, order: Order, *, upload_form=None, status: int = 200):
     documents = get_documents_for_customer(order)
+    facts = order_facts(order)
     context = {
         "order": order,
         "lines": order.lines.all(),
+        "next_step": next_step(order, facts),
+        "poll_keys": keys_may_still_come(order, facts),
+        "poll_seconds": settings.ORDER_STATUS_POLL_SECONDS,
         "documents": documents,
         "document_views": get_document_views(documents),
         "can_upload": order.status == OrderStatus.ON_HOLD
@@ -409,6 +481,20 @@ def _order_page(request, order: Order, *, upload_form=None, status: int = 200):
 @login_required
 def order_detail(request, number: str):
     return _order_page(request, get_order_for_customer(request.user, number))
+
+
+@never_cache
+@require_GET
+def order_status(request, number: str):
+    """The order's state and issued keys as JSON, for the order page's script after payment
+    (static/js/order-progress.js). The owner's only: anyone else, signed in or not, gets 404.
+    Never stored by a cache (the keys are secrets)."""
+    if not request.user.is_authenticated:
+        raise Http404("No such order")
+    order = get_order_progress(request.user, number)
+    response = JsonResponse(progress_payload(order))
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 # Uploads a customer may start per minute (every file costs a parse, maybe a PDF child).
@@ -466,7 +552,18 @@ def order_receipt(request, number: str):
     order = get_order_for_customer(request.user, number)
     if order.paid_at is None:
         raise Http404("No receipt before payment")
-    return render(request, "orders/receipt.html", {"order": order, "lines": order.lines.all()})
+    seller = {
+        "name": settings.SELLER_LEGAL_NAME,
+        "address": settings.SELLER_ADDRESS,
+        "sst_number": settings.SELLER_SST_NUMBER,
+    }
+    context = {
+        "order": order,
+        "lines": order.lines.all(),
+        "seller": seller,
+        "payment_reference": get_paid_reference(order),
+    }
+    return render(request, "orders/receipt.html", context)
 
 
 @login_required

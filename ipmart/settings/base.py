@@ -310,6 +310,16 @@ GATEWAY_ALLOW_HTTP_REDIRECT = env_bool("GATEWAY_ALLOW_HTTP_REDIRECT", True)
 PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=10)
 # …and closes a hosted checkout still "in progress" after this long as abandoned.
 GATEWAY_CHECKOUT_TIMEOUT_MINUTES = env.int("GATEWAY_CHECKOUT_TIMEOUT_MINUTES", default=60)
+# Shipping of goods is a taxable service in Malaysia: it is taxed at the rate of the "service
+# tax" TaxRate row (product kind SHIPPING_TAX_RATE_KIND, editable and audited in admin). Empty: no
+# tax on shipping.
+SHIPPING_TAX_RATE_KIND = env.str("SHIPPING_TAX_RATE_KIND", default="licence")
+# The seller's legal facts printed on receipts (the privacy policy's company facts by default).
+SELLER_LEGAL_NAME = env.str("SELLER_LEGAL_NAME", default="IPmart Sdn. Bhd.")
+SELLER_ADDRESS = env.str("SELLER_ADDRESS", default="Kuala Lumpur, Malaysia")
+SELLER_SST_NUMBER = env.str("SELLER_SST_NUMBER", default="W10-0000-00000000")
+# How long the payment return page's script keeps asking for licence keys (seconds).
+ORDER_STATUS_POLL_SECONDS = env.int("ORDER_STATUS_POLL_SECONDS", default=60)
 # --- Outbox (durable side effects, `ipmart/core/outbox.py`).
 # A relayed message not finished by then is handed to the broker again by the sweeper.
 OUTBOX_RELAY_LEASE_SECONDS = env.int("OUTBOX_RELAY_LEASE_SECONDS", default=120)

@@ -25,9 +25,12 @@ from orders.models import (
     OrderStatus,
     Product,
     ProductKind,
+    ShippingMethod,
+    ShippingZone,
     TaxRate,
 )
 from orders.money import tax_sen
+from orders.shipping import shipping_tax_rate, zone_for_address
 
 from .catalogue import alert_low_key_pools
 from .errors import CheckoutError
@@ -95,12 +98,16 @@ def place_order(
     cart: Cart,
     billing_address: Address,
     shipping_address: Address | None,
+    shipping_method: ShippingMethod | None = None,
 ) -> Order:
     """Turn the cart into an order and reserve its stock and licence keys.
 
     Prices, tax and totals come from the database, never from the form. Physical goods need a
-    shipping address. Raises CheckoutError, changing nothing, when the cart is empty, a product
-    is off sale or sold out, or an address is missing or not the customer's."""
+    shipping address (with its state, in Malaysia) and a shipping method offered in that
+    address's zone; the method's price is read under a lock and taxed at the service tax rate
+    (SHIPPING_TAX_RATE_KIND). A licence-only order ignores both. Raises CheckoutError,
+    changing nothing, when the cart is empty, a product is off sale or sold out, an address is
+    missing or not the customer's, or the method is missing, withdrawn or not for that zone."""
     # Lock the cart first: a double-submitted checkout waits here, then finds the cart empty.
     Cart.objects.select_for_update().filter(pk=cart.pk).first()
     lines = list(cart.lines.select_related("product").order_by("product_id"))
@@ -113,6 +120,24 @@ def place_order(
     needs_shipping = any(line.product.kind == ProductKind.PHYSICAL for line in lines)
     if needs_shipping and shipping_address is None:
         raise CheckoutError(_("Choose a shipping address for the goods we post to you."))
+    method: ShippingMethod | None = None
+    zone = ""
+    if needs_shipping and shipping_address is not None:
+        country = shipping_address.country.code  # type: ignore[attr-defined]  # a Country
+        if country == "MY" and not shipping_address.state.strip():
+            raise CheckoutError(
+                _("Add the state to your shipping address: we need it to post to Malaysia.")
+            )
+        zone = zone_for_address(shipping_address)
+        if shipping_method is None:
+            raise CheckoutError(_("Choose how we post your goods."))
+        # Lock the method: its price as of now, and a change in admin waits for this order.
+        method = ShippingMethod.objects.select_for_update().filter(pk=shipping_method.pk).first()
+        if method is None or not method.is_active or method.zone != zone:
+            raise CheckoutError(
+                _("That shipping method is not offered for %(zone)s. Choose another one.")
+                % {"zone": ShippingZone(zone).label}
+            )
 
     # Lock the products in id order, then read them fresh: price and on-sale state as of now.
     products = {
@@ -163,6 +188,14 @@ def place_order(
         tax_sen=0,
         total_sen=0,
     )
+    if method is not None:
+        shipping_rate = shipping_tax_rate(rates)
+        order.shipping_zone = zone
+        order.shipping_method = method
+        order.shipping_method_name = method.name
+        order.shipping_sen = method.price_sen
+        order.shipping_tax_rate_percent = shipping_rate
+        order.shipping_tax_sen = tax_sen(method.price_sen, shipping_rate)
     order_lines = []
     for line in lines:
         product = products[line.product_id]
@@ -179,8 +212,8 @@ def place_order(
             )
         )
     order.subtotal_sen = sum(line.subtotal_sen for line in order_lines)
-    order.tax_sen = sum(line.tax_sen for line in order_lines)
-    order.total_sen = order.subtotal_sen + order.tax_sen
+    order.tax_sen = sum(line.tax_sen for line in order_lines) + order.shipping_tax_sen
+    order.total_sen = order.subtotal_sen + order.shipping_sen + order.tax_sen
     order.save()
     for order_line in order_lines:
         order_line.order = order

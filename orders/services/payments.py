@@ -83,7 +83,10 @@ def _prepare_attempt(order: Order, *, acting_user: User) -> tuple[PaymentAttempt
     number = order.attempts.count() + 1
     attempt = PaymentAttempt.objects.create(
         order=order,
-        merchant_reference=f"{order.number}-{number}",
+        # The gateway's hosted page shows this reference: the first attempt carries the order
+        # number itself, so the customer sees the number of their receipt; a retry (a new
+        # checkout needs a new reference) adds "-2", "-3"… after it.
+        merchant_reference=order.number if number == 1 else f"{order.number}-{number}",
         idempotency_key=uuid.uuid4(),
         amount_sen=order.total_sen,
         currency=order.currency,

@@ -1,10 +1,10 @@
-/* Copy buttons for licence keys (and anything else marked class="copy-key").
+/* Copy buttons for licence keys (and anything else marked class="copy-key"). Keys added later
+   (the order page's keys, by order-progress.js) get theirs through window.IPmartCopy.attach.
    Progressive: without JavaScript there is no button and the key stays selectable text.
    The button's words come from <body data-copy-label data-copied-label> (translated by Django). */
 (function () {
   "use strict";
   var keys = document.querySelectorAll(".copy-key");
-  if (!keys.length) return;
   var body = document.body;
   var label = body.getAttribute("data-copy-label") || "Copy";
   var done = body.getAttribute("data-copied-label") || "Copied";
@@ -33,7 +33,7 @@
     return fallbackCopy(text);
   }
 
-  Array.prototype.forEach.call(keys, function (key) {
+  function attach(key) {
     var text = key.textContent.trim();
     var button = document.createElement("button");
     button.type = "button";
@@ -61,5 +61,8 @@
       });
     });
     key.insertAdjacentElement("afterend", button);
-  });
+  }
+
+  Array.prototype.forEach.call(keys, attach);
+  window.IPmartCopy = { attach: attach };
 })();

@@ -38,6 +38,8 @@ from orders.models import (
     PaymentAttempt,
     Product,
     ProductKind,
+    ShippingMethod,
+    ShippingZone,
     TaxRate,
     VerificationDocument,
 )
@@ -161,6 +163,17 @@ def make_orders(n: int) -> list[Order]:
 def make_tax_rates(n: int) -> list[TaxRate]:
     # One rate per product kind (unique): the table never grows past two rows.
     return list(TaxRate.objects.all())
+
+
+def make_shipping_methods(n: int) -> list[ShippingMethod]:
+    zones = ShippingZone.values
+    start = ShippingMethod.objects.count()  # called again for the larger list: new names
+    return ShippingMethod.objects.bulk_create(
+        ShippingMethod(
+            zone=zones[i % len(zones)], name=f"Method {i:05d}", price_sen=500 + i, position=i
+        )
+        for i in range(start, start + n)
+    )
 
 
 def make_groups(n: int) -> list[Group]:
@@ -457,6 +470,7 @@ ROW_MAKERS = {
     "orders.Category": make_categories,
     "orders.Product": make_products,
     "orders.TaxRate": make_tax_rates,
+    "orders.ShippingMethod": make_shipping_methods,
     "orders.LicenceKey": make_licence_keys,
     "orders.Order": make_orders,
     "auth.Group": make_groups,

@@ -9,7 +9,9 @@ from .orders import (
     OrderLineFactory,
     PaymentAttemptFactory,
     ProductFactory,
+    ShippingMethodFactory,
     cart_with,
+    free_shipping,
 )
 from .privacy import PolicyVersionFactory
 from .support import FaqEntryFactory, FaqTopicFactory, InquiryFactory, MacroFactory, attach_file
@@ -28,6 +30,8 @@ __all__ = [
     "MacroFactory",
     "OrderFactory",
     "OrderLineFactory",
+    "ShippingMethodFactory",
+    "free_shipping",
     "PaymentAttemptFactory",
     "PolicyVersionFactory",
     "ProductFactory",

@@ -23,6 +23,8 @@ from orders.models import (
     PaymentAttempt,
     Product,
     ProductKind,
+    ShippingMethod,
+    ShippingZone,
 )
 from orders.money import tax_sen as tax_for
 
@@ -116,7 +118,8 @@ class OrderFactory(factory.django.DjangoModelFactory):
     shipping_address = ""
     subtotal_sen = 10000
     tax_sen = 800
-    total_sen = factory.LazyAttribute(lambda o: o.subtotal_sen + o.tax_sen)
+    shipping_sen = 0
+    total_sen = factory.LazyAttribute(lambda o: o.subtotal_sen + o.shipping_sen + o.tax_sen)
     reserved_until = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(minutes=30))
 
 
@@ -161,3 +164,21 @@ def cart_with(user, *items: tuple[Product, int]) -> Cart:
     for product, quantity in items:
         CartLine.objects.create(cart=cart, product=product, quantity=quantity)
     return cart
+
+
+class ShippingMethodFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShippingMethod
+        django_get_or_create = ("zone", "name")
+
+    zone = ShippingZone.PENINSULAR
+    name = "Pos Laju standard"
+    price_sen = 0
+    min_days = 2
+    max_days = 4
+
+
+def free_shipping(zone: str = ShippingZone.PENINSULAR) -> ShippingMethod:
+    """A free method for `zone` (the default AddressFactory address is in Peninsular
+    Malaysia), for tests whose totals are about the goods, not the shipping."""
+    return ShippingMethodFactory(zone=zone, name="Free test delivery", price_sen=0)

@@ -11,7 +11,14 @@ from orders.models import Category, LicenceKey, Product, ProductKind
 from orders.money import format_myr, tax_sen
 from orders.services.catalogue import save_product
 from orders.services.checkout import place_order
-from tests.factories import AddressFactory, CustomerFactory, ProductFactory, StaffFactory, cart_with
+from tests.factories import (
+    AddressFactory,
+    CustomerFactory,
+    ProductFactory,
+    StaffFactory,
+    cart_with,
+    free_shipping,
+)
 
 # --- money
 
@@ -103,7 +110,13 @@ def test_the_last_unit_sold_shows_sold_out_on_the_next_shop_page(
     cart = cart_with(customer, (product, 1))
     # when a customer orders the last unit
     with django_capture_on_commit_callbacks(execute=True):
-        place_order(customer, cart=cart, billing_address=address, shipping_address=address)
+        place_order(
+            customer,
+            cart=cart,
+            billing_address=address,
+            shipping_address=address,
+            shipping_method=free_shipping(),
+        )
     # then the next listing says it is sold out
     html = client.get("/shop/").content.decode()
     assert "Sold out" in html

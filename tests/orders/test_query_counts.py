@@ -30,6 +30,7 @@ from tests.factories import (
     OrderLineFactory,
     ProductFactory,
     cart_with,
+    free_shipping,
 )
 
 pytestmark = pytest.mark.django_db
@@ -259,8 +260,15 @@ def _count_place_order(n_licences: int, n_physical: int) -> int:
     customer = CustomerFactory()
     address = AddressFactory(user=customer)
     cart = _cart_of(customer, n_licences, n_physical)
+    method = free_shipping()
     with CaptureQueriesContext(connection) as queries:
-        order = place_order(customer, cart=cart, billing_address=address, shipping_address=address)
+        order = place_order(
+            customer,
+            cart=cart,
+            billing_address=address,
+            shipping_address=address,
+            shipping_method=method,
+        )
     assert order.lines.count() == n_licences + n_physical
     assert LicenceKey.objects.filter(order_line__order=order).count() == 2 * n_licences
     return len(queries)
@@ -332,5 +340,28 @@ def test_home_with_featured_products_runs_the_same_queries_with_2_and_8_featured
     large, large_html = _get(client, "/")
     assert small_html.count('class="card product-card"') == 2
     assert large_html.count('class="card product-card"') == 8
+    assert small == large
+    assert large <= PAGE_BUDGET
+
+
+def test_checkout_runs_the_same_queries_with_2_and_30_lines(client):
+    # given a customer with an address, shipping methods and 2 lines (a licence and goods)
+    customer = CustomerFactory()
+    AddressFactory(user=customer)
+    free_shipping()
+    cart = cart_with(customer)
+    category = CategoryFactory()
+    _fill_cart(cart, 2, start=0, category=category)
+    client.force_login(customer)
+    client.get("/checkout/")  # the session settles before measuring
+    _bump()  # the uncached path: methods, rates and availability are read again
+    small, small_html = _get(client, "/checkout/")
+    # when the cart holds 30 lines
+    _fill_cart(cart, 28, start=2, category=category)
+    _bump()
+    large, large_html = _get(client, "/checkout/")
+    # then the same queries, whatever the number of lines, and the method is offered
+    assert small_html.count('name="shipping_method"') == 1
+    assert large_html.count('name="shipping_method"') == 1
     assert small == large
     assert large <= PAGE_BUDGET

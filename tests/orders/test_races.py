@@ -15,7 +15,13 @@ from django.db import connection, transaction
 from orders.models import LicenceKey, LicenceKeyStatus, Order, OrderLine, Product
 from orders.services.checkout import place_order
 from orders.services.errors import CheckoutError
-from tests.factories import AddressFactory, CustomerFactory, ProductFactory, cart_with
+from tests.factories import (
+    AddressFactory,
+    CustomerFactory,
+    ProductFactory,
+    cart_with,
+    free_shipping,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,12 +37,17 @@ def _race(buyers) -> tuple[list[Order], list[str], list[BaseException]]:
     placed: list[Order] = []
     refused: list[str] = []
     crashed: list[BaseException] = []
+    method = free_shipping()
 
     def buy(customer, cart, address):
         try:
             barrier.wait()
             order = place_order(
-                customer, cart=cart, billing_address=address, shipping_address=address
+                customer,
+                cart=cart,
+                billing_address=address,
+                shipping_address=address,
+                shipping_method=method,
             )
             with lock:
                 placed.append(order)
@@ -130,11 +141,18 @@ def test_a_double_submitted_checkout_places_one_order(postgres):
     holder.start()
     assert holding.wait(60)
     results: list[object] = []
+    method = free_shipping()
 
     def submit():
         try:
             results.append(
-                place_order(customer, cart=cart, billing_address=address, shipping_address=address)
+                place_order(
+                    customer,
+                    cart=cart,
+                    billing_address=address,
+                    shipping_address=address,
+                    shipping_method=method,
+                )
             )
         except CheckoutError as error:
             results.append(error)

@@ -20,6 +20,7 @@ from tests.factories import (
     ProductFactory,
     StaffFactory,
     cart_with,
+    free_shipping,
 )
 from tests.factories.accounts import PASSWORD
 
@@ -355,10 +356,17 @@ def test_posting_another_customers_address_is_a_form_error_and_no_order(client):
     theirs = AddressFactory()
     product = ProductFactory(stock=3)
     cart = cart_with(customer, (product, 1))
+    method = free_shipping()
     client.force_login(customer)
     # when their address id is posted, with a price thrown in
     response = client.post(
-        "/checkout/", {"billing_address": theirs.pk, "shipping_address": mine.pk, "price_sen": 1}
+        "/checkout/",
+        {
+            "billing_address": theirs.pk,
+            "shipping_address": mine.pk,
+            "shipping_method": method.pk,
+            "price_sen": 1,
+        },
     )
     # then the form refuses it and nothing happened
     assert response.status_code == 200
@@ -488,6 +496,7 @@ def test_the_owner_cancels_their_order_and_the_stock_comes_back(client):
         cart=cart_with(customer, (product, 2)),
         billing_address=address,
         shipping_address=address,
+        shipping_method=free_shipping(),
     )
     client.force_login(customer)
     # when

@@ -22,6 +22,7 @@ NO_PERSONAL_DATA = {
     "orders.category": "catalogue",
     "orders.product": "catalogue",
     "orders.taxrate": "a tax's name and rate",
+    "orders.shippingmethod": "a carrier service's name, zone, price and delivery days",
     # The published policy text, the same for everyone.
     "privacy.policyversion": "policy text",
     # Django's permission system and model registry: names of things, not people.

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from orders.demo_shipping import seed_shipping_methods
 from orders.images import demo_product_image
 from orders.models import Category, LicenceKey, Product, ProductKind
 from orders.services.catalogue import add_product_image, bump_catalogue_version
@@ -314,6 +315,7 @@ class Command(BaseCommand):
                     [LicenceKey(product=product, key=demo_key(slug, k)) for k in range(3)]
                 )
             created += new
+        seed_shipping_methods()  # the three zones' demo methods (sf-shipping)
         bump_catalogue_version()
         self.stdout.write(
             self.style.SUCCESS(f"Catalogue: {Product.objects.count()} products ({created} new).")

@@ -1,0 +1,206 @@
+"""After paying: the order page's words for what the order holds, the status JSON its script
+polls for keys, the receipt's seller facts and shipping, and the gateway reference."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from orders.models import AttemptStatus, LicenceKeyStatus, OrderStatus, ProductKind
+from orders.services.payments import _prepare_attempt
+from tests.factories import (
+    CustomerFactory,
+    LicenceKeyFactory,
+    OrderFactory,
+    OrderLineFactory,
+    PaymentAttemptFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _order(kinds: list[str], *, status=OrderStatus.PAID, keys: bool = False, **fields):
+    order = OrderFactory(status=status, paid_at=timezone.now(), **fields)
+    for kind in kinds:
+        line = OrderLineFactory(order=order, kind=kind)
+        if keys and kind == ProductKind.LICENCE:
+            LicenceKeyFactory(
+                product=line.product,
+                key=f"KEY-{line.pk}-AAAA",
+                status=LicenceKeyStatus.ISSUED,
+                order_line=line,
+                issued_at=timezone.now(),
+            )
+    return order
+
+
+def _next_step(client, order) -> str:
+    client.force_login(order.user)
+    return client.get(order.get_absolute_url()).context["next_step"]
+
+
+@pytest.mark.parametrize(
+    ("kinds", "status", "keys", "expected"),
+    [
+        (
+            ["licence"],
+            OrderStatus.PAID,
+            False,
+            "Payment received. Your licence keys appear below in a moment.",
+        ),
+        (
+            ["licence"],
+            OrderStatus.FULFILLED,
+            True,
+            "Your order is complete. Your licence keys are below.",
+        ),
+        (
+            ["physical"],
+            OrderStatus.PAID,
+            False,
+            "Payment received. Your goods are being prepared for shipping; we email you the "
+            "tracking number.",
+        ),
+        (
+            ["licence", "physical"],
+            OrderStatus.PAID,
+            True,
+            "Payment received. Your licence keys are below. Your goods are being prepared for "
+            "shipping; we email you the tracking number.",
+        ),
+        (
+            ["licence", "physical"],
+            OrderStatus.ON_HOLD,
+            False,
+            "Payment received. Before we send your licence keys and ship your goods, we need to "
+            "confirm that you are the cardholder. Please upload your documents below.",
+        ),
+        (
+            ["physical"],
+            OrderStatus.FULFILLED,
+            False,
+            "Your order is complete: your goods were shipped.",
+        ),
+    ],
+)
+def test_what_happens_next_speaks_of_what_the_order_holds(client, kinds, status, keys, expected):
+    assert _next_step(client, _order(kinds, status=status, keys=keys)) == expected
+
+
+def test_the_order_page_polls_only_while_keys_may_still_come(client):
+    waiting = _order(["licence"])
+    done = _order(["licence"], status=OrderStatus.FULFILLED, keys=True)
+    goods = _order(["physical"])
+    pages = {}
+    for order in (waiting, done, goods):
+        client.force_login(order.user)
+        pages[order.pk] = client.get(order.get_absolute_url()).content.decode()
+    assert f'data-status-url="/orders/{waiting.number}/status/"' in pages[waiting.pk]
+    assert "js/order-progress.js" in pages[waiting.pk]
+    assert "data-status-url" not in pages[done.pk] and "data-status-url" not in pages[goods.pk]
+    # issued keys are marked for their copy button (static/js/copy.js adds it)
+    key = done.lines.get().licence_keys.get().key
+    assert f'<code class="licence-key copy-key">{key}</code>' in pages[done.pk]
+    assert "js/copy.js" in pages[done.pk]
+
+
+def test_the_status_view_gives_the_owner_the_issued_keys_and_is_never_stored(client):
+    order = _order(["licence", "physical"], keys=True)
+    line = order.lines.get(kind="licence")
+    client.force_login(order.user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/orders/{order.number}/status/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert "no-store" in response["Cache-Control"]
+    assert json.loads(response.content) == {
+        "number": order.number,
+        "status": "paid",
+        "status_label": "Paid, being prepared",
+        "next_step": "Payment received. Your licence keys are below. Your goods are being "
+        "prepared for shipping; we email you the tracking number.",
+        "keys": [{"line": line.pk, "product": line.product_name, "key": f"KEY-{line.pk}-AAAA"}],
+        "waiting": False,
+        "retry_after": None,
+    }
+    # the session and user, then the order with its lines and issued keys: nothing per line
+    order_queries = [q for q in queries.captured_queries if "orders_" in q["sql"]]
+    assert len(order_queries) == 3
+
+
+def test_the_status_view_says_to_ask_again_while_keys_are_not_issued(client):
+    order = _order(["licence"])
+    client.force_login(order.user)
+    body = json.loads(client.get(f"/orders/{order.number}/status/").content)
+    assert (body["keys"], body["waiting"], body["retry_after"]) == ([], True, 2)
+
+
+@pytest.mark.parametrize("who", ["another customer", "anonymous"])
+def test_the_status_view_is_404_for_anyone_but_the_owner(client, who):
+    order = _order(["licence"], keys=True)
+    if who == "another customer":
+        client.force_login(CustomerFactory())
+    response = client.get(f"/orders/{order.number}/status/")
+    assert response.status_code == 404
+    assert b"KEY-" not in response.content
+
+
+def test_the_status_view_answers_only_get(client):
+    order = _order(["licence"])
+    client.force_login(order.user)
+    assert client.post(f"/orders/{order.number}/status/").status_code == 405
+
+
+# --- receipt
+
+
+def test_the_receipt_carries_the_sellers_legal_facts_and_the_shipping(client, settings):
+    settings.SELLER_LEGAL_NAME = "IPmart Sdn. Bhd."
+    settings.SELLER_ADDRESS = "Level 5, Menara X\n50450 Kuala Lumpur"
+    settings.SELLER_SST_NUMBER = "W10-1808-31000123"
+    order = _order(
+        ["physical"],
+        shipping_address="Aina\n1 Jalan Ampang",
+        shipping_method_name="Pos Laju express",
+        shipping_zone="peninsular",
+        shipping_sen=1500,
+        shipping_tax_rate_percent="8.00",
+        shipping_tax_sen=120,
+        subtotal_sen=5000,
+        tax_sen=620,
+    )
+    PaymentAttemptFactory(order=order, merchant_reference=order.number, status=AttemptStatus.PAID)
+    client.force_login(order.user)
+    html = client.get(f"/orders/{order.number}/receipt/").content.decode()
+    assert "IPmart Sdn. Bhd.<br>Level 5, Menara X<br>50450 Kuala Lumpur<br>" in html
+    assert "SST registration number: W10-1808-31000123" in html
+    assert "Shipping: Pos Laju express" in html
+    assert "RM 71.20" in html
+    # the gateway showed the order number itself: no second reference is printed
+    assert "Payment reference" not in html
+
+
+def test_the_receipt_names_a_retry_payment_reference(client):
+    order = _order(["licence"], keys=True)
+    PaymentAttemptFactory(order=order, merchant_reference=order.number, status=AttemptStatus.FAILED)
+    PaymentAttemptFactory(
+        order=order, merchant_reference=f"{order.number}-2", status=AttemptStatus.PAID
+    )
+    client.force_login(order.user)
+    html = client.get(f"/orders/{order.number}/receipt/").content.decode()
+    assert f"<dt>Payment reference</dt><dd>{order.number}-2</dd>" in html
+
+
+# --- the reference the gateway's page shows
+
+
+def test_the_first_payment_reference_is_the_order_number_and_a_retry_adds_a_suffix():
+    order = OrderFactory(status=OrderStatus.PENDING_PAYMENT, paid_at=None)
+    first, _created = _prepare_attempt(order, acting_user=order.user)
+    assert first.merchant_reference == order.number
+    first.status = AttemptStatus.FAILED
+    first.save()
+    second, _created = _prepare_attempt(order, acting_user=order.user)
+    assert second.merchant_reference == f"{order.number}-2"
