@@ -12,6 +12,8 @@ from .models import (
     LicenceKeyStatus,
     Order,
     OrderEmail,
+    Refund,
+    RefundStatus,
     VerificationDocument,
 )
 
@@ -54,7 +56,47 @@ def send_order_email(order: Order, kind: str) -> None:
     }
     if kind == "verification_requested":
         context.update(verification_context())
+    if kind == "refunded":
+        latest = order.refunds.filter(status=RefundStatus.DONE).order_by("-refunded_at").first()
+        if latest is not None:
+            context.update(refund_context(latest))
     _send(order, kind, context)
+
+
+def refund_context(refund: Refund) -> dict:
+    """What the refund email says: the credit note, its lines and amounts (tax included)."""
+    from django.urls import reverse
+
+    refund_lines = list(refund.lines.select_related("order_line").order_by("id"))
+    return {
+        "refund": refund,
+        "credit_note": refund.credit_note_number,
+        "refund_lines": refund_lines,
+        "refund_amount_sen": refund.amount_sen,
+        "refund_shipping_sen": refund.shipping_sen,
+        "keys_revoked": any(item.order_line.kind == "licence" for item in refund_lines),
+        "fully_refunded": refund.order.status == "refunded",
+        "credit_note_url": settings.SITE_URL
+        + reverse("orders:credit_note", args=[refund.order.number, refund.credit_note_number]),
+    }
+
+
+def send_refund_email_once(refund: Refund) -> bool:
+    """Send the refund's email once per credit note (an OrderEmail row "refunded:<number>" is
+    claimed in the same transaction as the send). Returns True when this call sent it."""
+    order = refund.order
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                OrderEmail.objects.create(order=order, kind=f"refunded:{refund.credit_note_number}")
+        except IntegrityError:
+            return False
+        _send(
+            order,
+            "refunded",
+            {"lines": list(order.lines.all()), "keys": [], **refund_context(refund)},
+        )
+    return True
 
 
 def send_document_rejected_email(document: VerificationDocument) -> None:

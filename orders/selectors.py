@@ -15,6 +15,8 @@ from .models import (
     LicenceKeyStatus,
     Order,
     OrderLine,
+    Refund,
+    RefundStatus,
     VerificationDocument,
 )
 
@@ -51,8 +53,10 @@ def get_cart_lines(request: HttpRequest) -> list[CartLine]:
 def get_order_for_customer(user: Any, number: str) -> Order:
     """The order with its lines and issued keys, if it is `user`'s; 404 otherwise."""
     issued = LicenceKey.objects.filter(status=LicenceKeyStatus.ISSUED).order_by("id")
+    revoked = LicenceKey.objects.filter(status=LicenceKeyStatus.REVOKED).order_by("id")
     lines = OrderLine.objects.prefetch_related(
-        Prefetch("licence_keys", queryset=issued, to_attr="issued_keys")
+        Prefetch("licence_keys", queryset=issued, to_attr="issued_keys"),
+        Prefetch("licence_keys", queryset=revoked, to_attr="revoked_keys"),
     )
     return get_object_or_404(
         Order.objects.for_customer(user).prefetch_related(Prefetch("lines", queryset=lines)),
@@ -75,4 +79,26 @@ def get_document_views(documents: list[VerificationDocument]) -> list[AccessLog]
             target_id__in=[str(d.pk) for d in documents],
             action__in=[AccessAction.VIEWED, AccessAction.DOWNLOADED],
         ).order_by("-at", "-id")[:50]
+    )
+
+
+def get_credit_notes(order: Order) -> list[Refund]:
+    """The credit notes (refunds the gateway made) of an order the caller got through
+    get_order_for_customer, oldest first, with their lines."""
+    return list(
+        Refund.objects.filter(order=order, status=RefundStatus.DONE)
+        .prefetch_related("lines__order_line")
+        .order_by("refunded_at", "id")
+    )
+
+
+def get_credit_note_for_customer(user: Any, number: str, credit_note: str) -> Refund:
+    """The credit note `credit_note` of order `number`, if the order is `user`'s; 404
+    otherwise."""
+    return get_object_or_404(
+        Refund.objects.filter(
+            order__in=Order.objects.for_customer(user), status=RefundStatus.DONE
+        ).select_related("order"),
+        order__number=number,
+        credit_note_number=credit_note,
     )

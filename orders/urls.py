@@ -15,6 +15,11 @@ urlpatterns = [
     path("orders/", views.order_list, name="list"),
     path("orders/<str:number>/", views.order_detail, name="detail"),
     path("orders/<str:number>/receipt/", views.order_receipt, name="receipt"),
+    path(
+        "orders/<str:number>/credit-notes/<str:credit_note>/",
+        views.credit_note,
+        name="credit_note",
+    ),
     path("orders/<str:number>/pay/", views.order_pay, name="pay"),
     path("orders/<str:number>/cancel/", views.order_cancel, name="cancel"),
     path("orders/<str:number>/documents/", views.document_upload, name="document_upload"),

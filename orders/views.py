@@ -32,6 +32,8 @@ from .selectors import (
     get_cart_lines,
     get_document_views,
     get_documents_for_customer,
+    get_credit_note_for_customer,
+    get_credit_notes,
     get_order_for_customer,
 )
 from .services.availability import available_units
@@ -295,6 +297,7 @@ def _order_page(request, order: Order, *, upload_form=None, status: int = 200):
         "order": order,
         "lines": order.lines.all(),
         "documents": documents,
+        "credit_notes": get_credit_notes(order) if order.refunded_sen else [],
         "document_views": get_document_views(documents),
         "can_upload": order.status == OrderStatus.ON_HOLD
         and sum(1 for d in documents if d.status != DocumentStatus.REJECTED)
@@ -365,7 +368,24 @@ def order_receipt(request, number: str):
     order = get_order_for_customer(request.user, number)
     if order.paid_at is None:
         raise Http404("No receipt before payment")
-    return render(request, "orders/receipt.html", {"order": order, "lines": order.lines.all()})
+    context = {
+        "order": order,
+        "lines": order.lines.all(),
+        "credit_notes": get_credit_notes(order) if order.refunded_sen else [],
+    }
+    return render(request, "orders/receipt.html", context)
+
+
+@login_required
+def credit_note(request, number: str, credit_note: str):
+    """A refund's credit note, printable like the receipt (the customer's own orders only)."""
+    refund = get_credit_note_for_customer(request.user, number, credit_note)
+    context = {
+        "order": refund.order,
+        "refund": refund,
+        "refund_lines": list(refund.lines.select_related("order_line").order_by("id")),
+    }
+    return render(request, "orders/credit_note.html", context)
 
 
 @login_required
