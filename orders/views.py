@@ -30,10 +30,10 @@ from .models import Category, DocumentStatus, Order, OrderStatus, Product
 from .selectors import (
     get_cart,
     get_cart_lines,
-    get_document_views,
-    get_documents_for_customer,
     get_credit_note_for_customer,
     get_credit_notes,
+    get_document_views,
+    get_documents_for_customer,
     get_order_for_customer,
 )
 from .services.availability import available_units

@@ -27,6 +27,7 @@ line in parts adds up to exactly what was paid for it."""
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Sum, When
@@ -276,7 +277,7 @@ def _next_credit_note_number() -> str:
 
 
 @transaction.atomic
-def _record_refund(refund: Refund, *, answer: dict, acting_user: User) -> Refund:
+def _record_refund(refund: Refund, *, answer: dict[str, Any], acting_user: User) -> Refund:
     """Step 3: the gateway refunded; record everything that follows, once."""
     order = lock_order(refund.order)
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
@@ -339,10 +340,13 @@ def _record_refund(refund: Refund, *, answer: dict, acting_user: User) -> Refund
             _close_if_nothing_left_to_ship(order, acting_user)
     changes = {
         "refunded": [format_ringgit(before_refunded), format_ringgit(order.refunded_sen)],
-        "credit_note": ["", refund.credit_note_number],
+        "credit_note": ["", str(refund.credit_note_number)],
     }
     if order.status != before_status:
-        changes["status"] = [OrderStatus(before_status).label, OrderStatus(order.status).label]
+        changes["status"] = [
+            str(OrderStatus(before_status).label),
+            str(OrderStatus(order.status).label),
+        ]
     if revoked:
         changes["licence_keys_revoked"] = ["", str(revoked)]
     record_staff_change(

@@ -129,9 +129,7 @@ def test_a_store_manager_finds_ships_refunds_and_sees_it_in_the_home_and_the_tra
     assert [(item.order_line.product_name, item.quantity) for item in refund.lines.all()] == [
         ("Antivirus Plus", 1)
     ]
-    statuses = dict(
-        paid.lines.values_list("product_name", "licence_keys__status").order_by("id")
-    )
+    statuses = dict(paid.lines.values_list("product_name", "licence_keys__status").order_by("id"))
     assert statuses == {
         "Office Home 2024": LicenceKeyStatus.ISSUED,
         "Antivirus Plus": LicenceKeyStatus.REVOKED,

@@ -84,7 +84,7 @@ def test_the_review_step_shows_lines_units_and_amount_and_changes_nothing():
     paid = _paid_order()
     office, antivirus = paid.lines.order_by("id")
     page = manager.get(_refund_url(paid)).content.decode()
-    assert 'name="qty_%d"' % office.pk in page and 'max="2"' in page
+    assert f'name="qty_{office.pk}"' in page and 'max="2"' in page
     changes = StaffChange.objects.count()
     response = manager.post(
         _refund_url(paid),

@@ -78,7 +78,9 @@ class PaidOrder:
 
     def keys(self, line) -> list[str]:
         return list(
-            LicenceKey.objects.filter(order_line=line).order_by("id").values_list("status", flat=True)
+            LicenceKey.objects.filter(order_line=line)
+            .order_by("id")
+            .values_list("status", flat=True)
         )
 
     def snapshot(self) -> tuple:
@@ -333,9 +335,7 @@ def test_refunded_goods_go_back_in_stock_when_unshipped_and_the_order_is_complet
     assert order.status == OrderStatus.FULFILLED and order.is_partly_refunded
 
 
-def test_credit_note_numbers_stay_consecutive_and_unique_when_refunds_race(
-    client, store, manager
-):
+def test_credit_note_numbers_stay_consecutive_and_unique_when_refunds_race(client, store, manager):
     orders = [
         PaidOrder(client, (ProductFactory(licence=True, keys=1, price_sen=1000 + n), 1))
         for n in range(5)
