@@ -568,7 +568,8 @@ class OrderAdmin(
 
     def _allowed_order(self, request, order_id, *, action: str, permissions):
         """The order, or a redirect to its page when its state does not allow `action` (a
-        viewer without the role gets the refused page)."""
+        viewer without the role gets the refused page). The refund page needs it: its form is
+        built from what is left to refund."""
         require_permissions(request.user, *permissions)
         order = get_object_or_404(Order, pk=order_id)
         if not self.action_allowed(request.user, order, action):
@@ -576,12 +577,10 @@ class OrderAdmin(
             return order, redirect("admin:orders_order_change", order.pk)
         return order, None
 
-    def _action_view(self, request, order_id, *, action, permissions, form_class, title, run):
-        order, refused = self._allowed_order(
-            request, order_id, action=action, permissions=permissions
-        )
-        if refused:
-            return refused
+    def _action_view(self, request, order_id, *, permissions, form_class, title, run):
+        # The service refuses a state that does not allow the action, with its own reason.
+        require_permissions(request.user, *permissions)
+        order = get_object_or_404(Order, pk=order_id)
         form = form_class(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -604,7 +603,6 @@ class OrderAdmin(
         return self._action_view(
             request,
             order_id,
-            action="ship",
             permissions=SHIP_PERMISSIONS,
             form_class=ShipForm,
             title=_("Mark order %(number)s shipped"),
@@ -717,7 +715,6 @@ class OrderAdmin(
         return self._action_view(
             request,
             order_id,
-            action="flag",
             permissions=FLAG_PERMISSIONS,
             form_class=FlagForVerificationForm,
             title=_("Hold order %(number)s for verification documents"),
