@@ -391,6 +391,7 @@ class OrderAdmin(
         "subtotal",
         "tax",
         "total",
+        "refunded",
         "currency",
         "placed_at",
         "paid_at",
@@ -409,6 +410,7 @@ class OrderAdmin(
     subtotal = ringgit_column("subtotal_sen", _("subtotal"))
     tax = ringgit_column("tax_sen", _("tax"))
     total = ringgit_column("total_sen", _("total"))
+    refunded = ringgit_column("refunded_sen", _("refunded"))
 
     @admin.display(description=_("customer"), ordering="user__full_name")
     def customer_name(self, obj):

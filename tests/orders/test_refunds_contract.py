@@ -25,6 +25,7 @@ from orders.models import (
     OrderStatus,
     Product,
     Refund,
+    RefundLine,
     RefundStatus,
 )
 from orders.services.checkout import place_order
@@ -362,3 +363,36 @@ def test_credit_note_numbers_stay_consecutive_and_unique_when_refunds_race(clien
     assert numbers == [f"CN-{n:06d}" for n in range(1, 6)]
     assert DocumentSequence.objects.get().last_value == 5
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.REFUNDED}
+
+
+def test_a_refund_left_requested_by_a_crash_blocks_others_until_its_key_finishes_it(
+    two_licences, store_sandbox, manager
+):
+    # given a refund written as requested whose gateway call never came back (a crash)
+    paid = two_licences
+    office, _antivirus = paid.lines
+    key = uuid.uuid4()
+    stuck = Refund.objects.create(
+        order=paid.order,
+        attempt=paid.order.attempts.get(),
+        amount_sen=10800,
+        reason="crash",
+        idempotency_key=key,
+        created_by=manager,
+    )
+    RefundLine.objects.create(
+        refund=stuck, order_line=office, quantity=1, amount_sen=10800, tax_sen=800
+    )
+    before = paid.snapshot()
+    # then another refund of the order is refused meanwhile, changing nothing
+    with pytest.raises(ShopError, match="still being processed"):
+        refund_order_lines(paid.order, lines={office.pk: 1}, reason="x", acting_user=manager)
+    assert paid.snapshot() == before and paid.gateway_refunds(store_sandbox) == []
+    # and confirming it again with its key finishes it, once
+    done = refund_order_lines(
+        paid.order, lines={office.pk: 1}, reason="crash", acting_user=manager, idempotency_key=key
+    )
+    assert done.pk == stuck.pk and done.status == RefundStatus.DONE
+    assert done.credit_note_number == "CN-000001"
+    assert paid.gateway_refunds(store_sandbox) == [10800]
+    assert paid.keys(office) == [LicenceKeyStatus.ISSUED, LicenceKeyStatus.REVOKED]
