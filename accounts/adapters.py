@@ -1,15 +1,21 @@
 import threading
 import time
+from types import SimpleNamespace
+from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
 
 from ipmart.core.http import client_ip
+from ipmart.core.mail import build_email, email_language
 from marketing.models import ConsentMethod
 from marketing.services import request_subscriptions
 from privacy.models import AcceptanceMethod
@@ -48,6 +54,9 @@ class AccountAdapter(DefaultAccountAdapter):
         marketing topics they ticked (pending until confirmed by email) are saved together, or
         not at all."""
         user.full_name = form.cleaned_data["full_name"]
+        # The page's language becomes the profile's: the verification email and every later
+        # email speak the language the customer signed up in (they can change it in /account/).
+        user.preferred_language = email_language(translation.get_language())
         with transaction.atomic():
             user = super().save_user(request, user, form, commit=True)
             accept_policy(
@@ -67,6 +76,55 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request):
         return client_ip(request)
 
+    # --- Email: allauth's messages through the store's layout (ipmart.core.mail), text + HTML,
+    # links on SITE_URL (never the host the request came to), the store's name (never the
+    # request's host as allauth's "site").
+
+    def send_mail(self, template_prefix, email, context):
+        """Send in the language of the account the address belongs to (its profile language,
+        even when the request came from a page in the other language: a Malay customer who asks
+        for a password reset on an English page gets it in Malay); for an address with no
+        account, in the language of the page that asked."""
+        user = context.get("user") or account_for_email(email)
+        language = getattr(user, "preferred_language", "") or translation.get_language()
+        ctx = {key: _on_site(value) for key, value in context.items() if key != "request"}
+        ctx.update(
+            email=email,
+            user=user,
+            current_site=SimpleNamespace(
+                name=settings.STORE_NAME, domain=urlsplit(settings.SITE_URL).netloc
+            ),
+            login_url=settings.SITE_URL + reverse("account_login"),
+            reset_url=settings.SITE_URL + reverse("account_reset_password"),
+        )
+        with translation.override(email_language(language)):
+            message = self.render_mail(template_prefix, email, ctx)
+        message.send()
+
+    def render_mail(self, template_prefix, email, context, headers=None):
+        """`<prefix>_subject.txt`, `<prefix>_message.txt` and `<prefix>_message.html` in the
+        active language (send_mail chooses it)."""
+        message = build_email(
+            f"{template_prefix}_message",
+            context,
+            subject_template=f"{template_prefix}_subject.txt",
+            to=[email] if isinstance(email, str) else list(email),
+            language=translation.get_language(),
+            from_email=self.get_from_email(),
+            headers=headers,
+        )
+        message.subject = self.format_email_subject(message.subject)
+        return message
+
+    def send_notification_mail(self, template_prefix, user, context=None, email=None):
+        # The user, so that the notice is in their language and greets them by name.
+        super().send_notification_mail(
+            template_prefix, user, {**(context or {}), "user": user}, email
+        )
+
+    def get_email_confirmation_url(self, request, emailconfirmation):
+        return settings.SITE_URL + reverse("account_confirm_email", args=[emailconfirmation.key])
+
     def send_confirmation_mail(self, request, emailconfirmation, signup):
         super().send_confirmation_mail(request, emailconfirmation, signup)
         started = getattr(request, "signup_started", None)
@@ -78,6 +136,32 @@ class AccountAdapter(DefaultAccountAdapter):
         started = getattr(context.request, "signup_started", None)
         if started is not None:
             SIGNUP_CLOCK.wait_since(started)
+
+
+def account_for_email(email: str):
+    """The account an address belongs to (any of its addresses), or None."""
+    address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
+    if address is not None:
+        return address.user
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(email__iexact=email).first()
+
+
+def _on_site(value):
+    """A link allauth built from the request's host, moved onto SITE_URL (the request may have
+    come to 127.0.0.1:8200 or an internal name; the customer must get the store's address)."""
+    request = context.request
+    if (
+        not isinstance(value, str)
+        or request is None
+        or not value.startswith(("http://", "https://"))
+    ):
+        return value
+    parts = urlsplit(value)
+    if parts.netloc != request.get_host():
+        return value
+    return settings.SITE_URL + urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 
 
 _PREFIX = "fernet:"

@@ -2,10 +2,9 @@
 carries no List-* headers and comes from the store's ordinary address."""
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+
+from ipmart.core.mail import send_email
 
 from .models import Subscriber, Topic
 from .tokens import make_confirm_token
@@ -23,7 +22,4 @@ def send_confirmation_email(subscriber_id: int, topic_codes: list[str]) -> None:
         "confirm_url": settings.SITE_URL + reverse("marketing:confirm", args=[token]),
         "topics": [t.name_for(language) for t in topics],
     }
-    with translation.override(language):
-        subject = render_to_string("marketing/email/confirm_subject.txt", context).strip()
-        body = render_to_string("marketing/email/confirm.txt", context)
-    EmailMessage(subject=subject, body=body, to=[user.email]).send()
+    send_email("marketing/email/confirm", context, to=[user.email], language=language)

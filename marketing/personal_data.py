@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 DECLARATIONS = [
     {
         "model": "marketing.Subscriber",
+        "summary": _("Which email topics you chose, and when you confirmed them."),
         "fields": ["public_id", "created_at"],
         "category": _("Marketing preferences"),
         "on_closure": "anonymise",
@@ -23,6 +24,10 @@ DECLARATIONS = [
     },
     {
         "model": "marketing.ConsentRecord",
+        "summary": _(
+            "Each time you agreed to or withdrew from marketing email: when, how, the topic and "
+            "the wording you saw."
+        ),
         "fields": ["at", "topic", "text_hash", "action", "method", "ip_address"],
         "category": _("Consent to marketing email (ledger)"),
         "on_closure": "keep",
@@ -31,6 +36,9 @@ DECLARATIONS = [
     },
     {
         "model": "marketing.Suppression",
+        "summary": _(
+            "A scrambled form of your email address, if you unsubscribed from everything, and why."
+        ),
         "fields": ["reason", "created_at"],
         "category": _("Addresses we must never send promotional email to"),
         "on_closure": "keep",
@@ -41,6 +49,7 @@ DECLARATIONS = [
     },
     {
         "model": "marketing.Delivery",
+        "summary": _("Which promotional emails we sent you, and whether they were delivered."),
         "fields": ["campaign", "status", "sent_at"],
         "category": _("Promotional emails sent to you"),
         "on_closure": "anonymise",

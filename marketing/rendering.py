@@ -7,7 +7,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Engine
+from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import translation
+from django.utils.safestring import mark_safe
+
+from ipmart.core.mail import email_language, layout_context
 
 from .models import Campaign, Subscriber, Topic
 from .tokens import make_preferences_token, make_unsubscribe_token
@@ -40,6 +45,8 @@ class CampaignRenderer:
         self.topic = campaign.topic
         self._templates: dict[tuple[str, str], object] = {}
         self.list_id = list_id(self.topic)
+        self._layout = get_template("email/campaign.html")
+        self._layout_context = layout_context()
 
     def _template(self, kind: str, language: str):
         key = (kind, language)
@@ -52,6 +59,23 @@ class CampaignRenderer:
 
     def render(self, kind: str, language: str, context: dict) -> str:
         return self._template(kind, language).render(Context(context))
+
+    def html(self, language: str, context: dict, subject: str) -> str:
+        """The staff's HTML inside the store's email layout (brand, contact footer), unless
+        they wrote a whole document."""
+        body = self.render("body_html", language, context)
+        if "<html" in body[:500].lower():
+            return body
+        language = email_language(language)
+        with translation.override(language):
+            return self._layout.render(
+                {
+                    **self._layout_context,
+                    "language_code": language,
+                    "subject": subject,
+                    "body": mark_safe(body),  # rendered by the autoescaping engine above
+                }
+            )
 
     def message(
         self,
@@ -77,15 +101,16 @@ class CampaignRenderer:
             headers["Message-ID"] = message_id
         if settings.MARKETING_REPLY_TO:
             headers["Reply-To"] = settings.MARKETING_REPLY_TO
+        subject = " ".join(self.render("subject", language, context).split())
         message = EmailMultiAlternatives(
-            subject=" ".join(self.render("subject", language, context).split()),
+            subject=subject,
             body=self.render("body_text", language, context),
             from_email=settings.MARKETING_FROM_EMAIL,
             to=[to_email],
             headers=headers,
             connection=connection,
         )
-        message.attach_alternative(self.render("body_html", language, context), "text/html")
+        message.attach_alternative(self.html(language, context, subject), "text/html")
         return message
 
 

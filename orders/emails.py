@@ -1,10 +1,13 @@
-"""Transactional email about an order, in the customer's preferred language."""
+"""Transactional email about an order, in the customer's preferred language, as text and HTML
+through the shared layout (`ipmart.core.mail`). The templates are `templates/orders/email/
+<kind>.txt`, `<kind>.html` and `<kind>_subject.txt`."""
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
-from django.utils import translation
+from django.urls import reverse
+
+from ipmart.core.mail import send_email
 
 from .models import (
     DocumentKind,
@@ -20,12 +23,20 @@ from .models import (
 KINDS = {"paid", "shipped", "refunded", "verification_requested"}
 
 
+def order_email_context(order: Order) -> dict:
+    return {
+        "order": order,
+        "order_url": settings.SITE_URL + reverse("orders:detail", args=[order.number]),
+    }
+
+
 def _send(order: Order, template: str, context: dict) -> None:
-    context = {"order": order, "site_url": settings.SITE_URL, **context}
-    with translation.override(order.user.preferred_language):
-        subject = render_to_string(f"orders/email/{template}_subject.txt", context).strip()
-        body = render_to_string(f"orders/email/{template}.txt", context)
-    EmailMessage(subject=subject, body=body, to=[order.email]).send()
+    send_email(
+        f"orders/email/{template}",
+        {**order_email_context(order), **context},
+        to=[order.email],
+        language=order.user.preferred_language,
+    )
 
 
 def verification_context() -> dict:

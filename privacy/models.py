@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -168,6 +169,17 @@ class Disclosure(models.Model):
 
     def __str__(self) -> str:
         return f"Disclosure {self.pk}"
+
+    # The store records its disclosures in English with the words marked for translation
+    # (gettext_noop where they are written); the customer reads them in their language. Words
+    # without a translation show as written.
+    @property
+    def purpose_label(self) -> str:
+        return gettext(self.purpose)
+
+    @property
+    def data_categories_label(self) -> str:
+        return ", ".join(gettext(part.strip()) for part in self.data_categories.split(","))
 
 
 # --- Data rights (issue 10): requests, exports, closures, the breach register.

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ipmart.core.audit import diff, record_staff_change, snapshot
@@ -357,9 +357,9 @@ def list_affected_customers(breach: Breach) -> int:
 
 
 def send_export_ready_email(export: DataExport) -> bool:
-    from django.core.mail import EmailMessage
-    from django.template.loader import render_to_string
     from django.urls import reverse
+
+    from ipmart.core.mail import send_email
 
     if export.status != DataExportStatus.READY:
         return False
@@ -370,27 +370,26 @@ def send_export_ready_email(export: DataExport) -> bool:
         "url": settings.SITE_URL
         + reverse("privacy_centre:export_download", args=[export.public_id]),
     }
-    with translation.override(user.preferred_language or "en"):
-        subject = render_to_string("privacy/email/export_ready_subject.txt", context).strip()
-        body = render_to_string("privacy/email/export_ready.txt", context)
-    EmailMessage(subject=subject, body=body, to=[user.email]).send()
+    send_email(
+        "privacy/email/export_ready", context, to=[user.email], language=user.preferred_language
+    )
     return True
 
 
 def send_closure_notice(closure: AccountClosure) -> bool:
     """Send the final email to the old address, then forget the address. A second run finds
     no notice and sends nothing."""
-    from django.core.mail import EmailMessage
-    from django.template.loader import render_to_string
+    from ipmart.core.mail import send_email
 
     with transaction.atomic():
         notice = ClosureNotice.objects.select_for_update().filter(closure=closure).first()
         if notice is None:
             return False
-        context = {"closure": closure, "site_url": settings.SITE_URL}
-        with translation.override(notice.language or "en"):
-            subject = render_to_string("privacy/email/closed_subject.txt", context).strip()
-            body = render_to_string("privacy/email/closed.txt", context)
-        EmailMessage(subject=subject, body=body, to=[notice.email]).send()
+        send_email(
+            "privacy/email/closed",
+            {"closure": closure},
+            to=[notice.email],
+            language=notice.language,
+        )
         notice.delete()
     return True

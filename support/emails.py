@@ -2,10 +2,10 @@
 reply to any of them joins the thread)."""
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+
+from ipmart.core.mail import build_email, email_language
 
 from .models import Inquiry, Message, Rating
 from .tokens import guest_token, rating_token, reply_address
@@ -39,14 +39,13 @@ def send_inquiry_email(inquiry: Inquiry, kind: str, message: Message | None = No
         "ratings": Rating.choices,
     }
     address = reply_address(inquiry)
-    with translation.override(inquiry.language):
-        subject = render_to_string(f"support/email/{kind}_subject.txt", context).strip()
-        body = render_to_string(f"support/email/{kind}.txt", context)
+    with translation.override(email_language(inquiry.language)):
         sender = f"{translation.gettext('IPmart Customer Service')} <{address}>"
-    EmailMessage(
-        subject=" ".join(subject.split()),
-        body=body,
-        from_email=sender,
+    build_email(
+        f"support/email/{kind}",
+        context,
         to=[inquiry.email],
+        language=inquiry.language,
+        from_email=sender,
         reply_to=[address],
     ).send()

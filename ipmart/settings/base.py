@@ -182,7 +182,9 @@ ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[IPmart] "
+# No "[IPmart] " prefix: the sender's name already says IPmart, and a phone shows only the
+# first ~35 characters of a subject, which should be the order number or the action.
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", default="http")
 # allauth's defaults, written out so the limits are visible: 5 failed logins per account per
 # 5 minutes, and per-IP limits on login, signup and password reset.
@@ -236,6 +238,9 @@ EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = VAR_DIR / "mail"
+# The store's name in every email (greeting, layout, allauth's "site"); the footer's contact
+# facts are SUPPORT_EMAIL, SUPPORT_PHONE_NUMBERS and SUPPORT_POSTAL_ADDRESS.
+STORE_NAME = env.str("STORE_NAME", default="IPmart")
 
 # --- Security headers. CSP: no inline script or style, nothing from other hosts.
 CONTENT_SECURITY_POLICY = {

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from ipmart.core.outbox import enqueue
@@ -155,13 +156,14 @@ def start_payment(order: Order, *, acting_user: User, return_url: str, locale: s
             record_disclosure(
                 order.user,
                 recipient=GATEWAY_NAME,
+                # Stored in English; marked so the privacy centre shows them translated.
                 data_categories=[
-                    "email address",
-                    "billing country",
-                    "customer number",
-                    "order amount",
+                    gettext_noop("email address"),
+                    gettext_noop("billing country"),
+                    gettext_noop("customer number"),
+                    gettext_noop("order amount"),
                 ],
-                purpose="Processing the card payment for your order",
+                purpose=gettext_noop("Processing the card payment for your order"),
                 reference=order.number,
             )
     return attempt.redirect_url

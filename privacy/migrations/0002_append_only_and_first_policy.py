@@ -5,6 +5,7 @@ import datetime
 from pathlib import Path
 
 from django.db import migrations
+from django.utils.translation import gettext_noop
 from django.utils import timezone
 
 FIRST_VERSION = "2026-11-24"
@@ -67,7 +68,8 @@ def publish_first_policy(apps, schema_editor):
     policy = LivePolicyVersion(
         version=FIRST_VERSION,
         effective_date=datetime.date(2026, 11, 24),
-        summary="First version of the IPmart privacy policy for the new store.",
+        # Stored in English; marked so that the versions page shows it in Malay too.
+        summary=gettext_noop("First version of the IPmart privacy policy for the new store."),
         body_en=(folder / "en.md").read_text(encoding="utf-8"),
         body_ms=(folder / "ms.md").read_text(encoding="utf-8"),
     )

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 
@@ -17,7 +18,8 @@ from tests.factories.privacy import PolicyVersionFactory
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a long and unusual passphrase"
-CONFIRM_LINK = re.compile(r"http://testserver(/accounts/confirm-email/[-:\w]+/)")
+# Emails link to SITE_URL (the test settings' default), never to the host a request came to.
+CONFIRM_LINK = re.compile(re.escape(settings.SITE_URL) + r"(/accounts/confirm-email/[-:\w]+/)")
 
 
 def signup_form(policy_id, **overrides) -> dict:
@@ -83,7 +85,7 @@ def test_signup_creates_the_user_the_acceptance_and_sends_a_verification_email(c
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["nurul@example.com"]
-    assert message.subject == "[IPmart] Please Confirm Your Email Address"
+    assert message.subject == "Welcome to IPmart: please confirm your email address"
     assert len(CONFIRM_LINK.findall(message.body)) == 1
 
 
@@ -202,7 +204,7 @@ def test_signup_for_an_existing_email_looks_like_a_new_one_and_creates_nothing(c
     assert not PolicyAcceptance.objects.filter(user=existing).exists()
     # and the owner of the address is told, by email, that an account exists
     assert [(m.to, m.subject) for m in mail.outbox] == [
-        (["taken@example.com"], "[IPmart] Account Already Exists"),
+        (["taken@example.com"], "You already have an account with us"),
     ]
 
 

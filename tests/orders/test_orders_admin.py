@@ -89,7 +89,7 @@ def test_a_store_manager_ships_a_paid_order_and_the_customer_is_emailed(
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["aina@example.com"]
-    assert message.subject == f"[IPmart] Order {order.number} is on its way"
+    assert message.subject == f"Order {order.number} is on its way"
     assert "Tracking number: EP123456789MY" in message.body
     assert "Carrier: Pos Laju" in message.body
 
