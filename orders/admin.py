@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Exists, F, OuterRef, Q
@@ -22,7 +24,7 @@ from privacy.services import log_access
 from .admin_dashboard import awaiting_shipping
 from .admin_shipping import ShippingMethodAdmin  # noqa: F401  (registers shipping methods)
 from .admin_verification import VerificationDocumentInline  # also registers the queue
-from .forms import FlagForVerificationForm, ShipForm
+from .forms import FlagForVerificationForm, RefundForm, ShipForm
 from .models import (
     Category,
     Fulfilment,
@@ -37,6 +39,7 @@ from .models import (
     ProductImage,
     ProductKind,
     Refund,
+    RefundStatus,
     Shipment,
     TaxRate,
 )
@@ -51,13 +54,8 @@ from .services.catalogue import (
     save_tax_rate,
 )
 from .services.errors import ShopError
-from .services.fulfilment import (
-    can_refund,
-    can_ship,
-    mark_shipped,
-    refund_order,
-    ship_orders_from_csv,
-)
+from .services.fulfilment import can_ship, mark_shipped, ship_orders_from_csv
+from .services.refunds import can_refund, plan_refund, refund_order_lines, shipping_left_sen
 from .services.verification import request_verification
 
 SHIP_PERMISSIONS = ("orders.change_order", "orders.add_shipment")
@@ -373,7 +371,15 @@ class ShipmentInline(ReadOnlyTabularInline):
 
 class RefundInline(ReadOnlyTabularInline):
     model = Refund
-    fields = ["amount", "status", "gateway_status", "reason", "created_at", "created_by"]
+    fields = [
+        "credit_note_number",
+        "amount",
+        "status",
+        "gateway_status",
+        "reason",
+        "created_at",
+        "created_by",
+    ]
     readonly_fields = fields
     amount = admin.display(description=_("amount"))(
         lambda self, obj: format_ringgit(obj.amount_sen)
@@ -384,10 +390,6 @@ class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
     fields = ["at", "kind", "message", "actor"]
     readonly_fields = fields
-
-
-class RefundForm(forms.Form):
-    reason = forms.CharField(max_length=200, label=_("Reason (kept in the order's history)"))
 
 
 class ShippingCsvForm(forms.Form):
@@ -495,6 +497,7 @@ class OrderAdmin(
         "subtotal",
         "tax",
         "total",
+        "refunded",
         "currency",
         "placed_at",
         "paid_at",
@@ -514,6 +517,7 @@ class OrderAdmin(
     shipping = ringgit_column("shipping_sen", _("shipping (before tax)"))
     tax = ringgit_column("tax_sen", _("tax"))
     total = ringgit_column("total_sen", _("total"))
+    refunded = ringgit_column("refunded_sen", _("refunded"))
 
     @admin.display(description=_("customer"), ordering="user__full_name")
     def customer_name(self, obj):
@@ -528,17 +532,28 @@ class OrderAdmin(
             queryset |= self.model.objects.filter(Exists(keys))
         return queryset, may_have_duplicates
 
+    def action_allowed(self, user, order, action: str) -> bool:
+        """Whether `user`'s role and `order`'s state allow `action` ("ship", "refund", "flag"):
+        the one check behind the links offered on the order page and the action pages."""
+        permissions, state_allows = {
+            "ship": (SHIP_PERMISSIONS, self._shippable),
+            "refund": (REFUND_PERMISSIONS, can_refund),
+            "flag": (FLAG_PERMISSIONS, self._flaggable),
+        }[action]
+        return _has_all(user, permissions) and state_allows(order)
+
     def order_actions(self, request, order) -> list[tuple[str, str]]:
         """The actions this viewer may take on this order in its state (links to their pages)."""
-        actions = []
-        if _has_all(request.user, SHIP_PERMISSIONS) and self._shippable(order):
-            actions.append((reverse("admin:orders_order_ship", args=[order.pk]), _("Mark shipped")))
-        if _has_all(request.user, REFUND_PERMISSIONS) and can_refund(order):
-            actions.append((reverse("admin:orders_order_refund", args=[order.pk]), _("Refund")))
-        if _has_all(request.user, FLAG_PERMISSIONS) and self._flaggable(order):
-            url = reverse("admin:orders_order_flag", args=[order.pk])
-            actions.append((url, _("Ask for verification documents")))
-        return actions
+        labels = [
+            ("ship", "admin:orders_order_ship", _("Mark shipped")),
+            ("refund", "admin:orders_order_refund", _("Refund")),
+            ("flag", "admin:orders_order_flag", _("Ask for verification documents")),
+        ]
+        return [
+            (reverse(url_name, args=[order.pk]), label)
+            for action, url_name, label in labels
+            if self.action_allowed(request.user, order, action)
+        ]
 
     @staticmethod
     def _flaggable(order) -> bool:
@@ -660,7 +675,19 @@ class OrderAdmin(
     def access_detail(self, obj) -> str:
         return f"admin order {obj.number}"
 
+    def _allowed_order(self, request, order_id, *, action: str, permissions):
+        """The order, or a redirect to its page when its state does not allow `action` (a
+        viewer without the role gets the refused page). The refund page needs it: its form is
+        built from what is left to refund."""
+        require_permissions(request.user, *permissions)
+        order = get_object_or_404(Order, pk=order_id)
+        if not self.action_allowed(request.user, order, action):
+            messages.error(request, _("This order's state does not allow that any more."))
+            return order, redirect("admin:orders_order_change", order.pk)
+        return order, None
+
     def _action_view(self, request, order_id, *, permissions, form_class, title, run):
+        # The service refuses a state that does not allow the action, with its own reason.
         require_permissions(request.user, *permissions)
         order = get_object_or_404(Order, pk=order_id)
         form = form_class(request.POST or None)
@@ -697,16 +724,101 @@ class OrderAdmin(
         )
 
     def refund_view(self, request, order_id: int):
-        return self._action_view(
-            request,
-            order_id,
-            permissions=REFUND_PERMISSIONS,
-            form_class=RefundForm,
-            title=_("Refund order %(number)s in full"),
-            run=lambda order, data: refund_order(
-                order, reason=data["reason"], acting_user=request.user
-            ),
+        """Choose lines and units (step "review" shows the lines, units and amount in ringgit
+        with a new idempotency key), then confirm (step "confirm" refunds; the same key twice
+        refunds once)."""
+        require_permissions(request.user, *REFUND_PERMISSIONS)
+        if request.method == "POST" and (done := self._refund_made(order_id, request.POST)):
+            messages.info(
+                request,
+                _("This refund was already made: credit note %(number)s.")
+                % {"number": done.credit_note_number},
+            )
+            return redirect("admin:orders_order_change", order_id)
+        order, refused = self._allowed_order(
+            request, order_id, action="refund", permissions=REFUND_PERMISSIONS
         )
+        if refused:
+            return refused
+        lines = list(order.lines.order_by("id"))
+        shipping = shipping_left_sen(order, lines)
+        step = request.POST.get("step") if request.method == "POST" else None
+        form = RefundForm(request.POST or None, lines=lines, shipping_sen=shipping)
+        plan = None
+        if step == "confirm" and form.is_valid() and form.cleaned_data.get("idempotency_key"):
+            return self._confirm_refund(request, order, form)
+        if step in {"review", "confirm"} and form.is_valid():
+            data = form.cleaned_data
+            try:
+                plan = plan_refund(
+                    order,
+                    lines=form.chosen_lines(),
+                    include_shipping=bool(data.get("include_shipping")),
+                )
+            except ShopError as error:
+                messages.error(request, str(error))
+            else:
+                form = RefundForm(
+                    {**form.data.dict(), "idempotency_key": str(uuid.uuid4())},
+                    lines=lines,
+                    shipping_sen=shipping,
+                )
+                form.is_valid()
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "order": order,
+            "plan": plan,
+            "already_refunded": order.refunded_sen,
+            "title": _("Refund order %(number)s") % {"number": order.number},
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/orders/order_refund.html", context)
+
+    @staticmethod
+    def _refund_made(order_id: int, data) -> Refund | None:
+        """The refund a confirm page's idempotency key already made (a second submit)."""
+        try:
+            key = uuid.UUID(data.get("idempotency_key") or "")
+        except ValueError:
+            return None
+        return Refund.objects.filter(
+            order_id=order_id, idempotency_key=key, status=RefundStatus.DONE
+        ).first()
+
+    def _confirm_refund(self, request, order, form):
+        data = form.cleaned_data
+        key = data["idempotency_key"]
+        made_before = self._refund_made(order.pk, {"idempotency_key": str(key)}) is not None
+        try:
+            refund = refund_order_lines(
+                order,
+                lines=form.chosen_lines(),
+                reason=data["reason"],
+                acting_user=request.user,
+                include_shipping=bool(data.get("include_shipping")),
+                return_to_stock=bool(data.get("return_to_stock")),
+                idempotency_key=key,
+            )
+        except ShopError as error:
+            messages.error(request, str(error))
+            return redirect("admin:orders_order_change", order.pk)
+        if made_before:  # a second submit of the confirm page
+            messages.info(
+                request,
+                _("This refund was already made: credit note %(number)s.")
+                % {"number": refund.credit_note_number},
+            )
+        else:
+            messages.success(
+                request,
+                _("Refunded %(amount)s: credit note %(number)s.")
+                % {
+                    "amount": format_ringgit(refund.amount_sen),
+                    "number": refund.credit_note_number,
+                },
+            )
+        return redirect("admin:orders_order_change", order.pk)
 
     def flag_view(self, request, order_id: int):
         return self._action_view(

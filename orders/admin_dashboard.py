@@ -99,7 +99,7 @@ def sales_per_day(user):
         Order.objects.filter(status__in=SOLD_STATUSES, paid_at__gte=start)
         .annotate(day=TruncDate("paid_at", tzinfo=timezone.get_current_timezone()))
         .values("day")
-        .annotate(total=Sum("total_sen"))
+        .annotate(total=Sum(F("total_sen") - F("refunded_sen")))  # net of partial refunds
         .order_by("day")
     )
     by_day = {row["day"]: row["total"] for row in rows}
@@ -120,7 +120,7 @@ def top_products(user):
     rows = (
         OrderLine.objects.filter(order__status__in=SOLD_STATUSES, order__paid_at__gte=start)
         .values("product_id", "product_name")
-        .annotate(revenue=Sum(F("unit_price_sen") * F("quantity")))
+        .annotate(revenue=Sum(F("unit_price_sen") * (F("quantity") - F("refunded_quantity"))))
         .order_by("-revenue", "product_name")[:TOP_PRODUCTS]
     )
     points = [(row["product_name"], row["revenue"] or 0) for row in rows]

@@ -20,6 +20,8 @@ from .models import (
     Order,
     OrderEmail,
     OrderEmailState,
+    Refund,
+    RefundStatus,
     VerificationDocument,
 )
 
@@ -72,7 +74,45 @@ def send_order_email(order: Order, kind: str) -> None:
     }
     if kind == "verification_requested":
         context.update(verification_context())
+    if kind == "refunded":
+        latest = order.refunds.filter(status=RefundStatus.DONE).order_by("-refunded_at").first()
+        if latest is not None:
+            context.update(refund_context(latest))
     _send(order, kind, context, message_id=stable_message_id("order", order.pk, kind))
+
+
+def refund_context(refund: Refund) -> dict:
+    """What the refund email says: the credit note, its lines and amounts (tax included)."""
+    from django.urls import reverse
+
+    refund_lines = list(refund.lines.select_related("order_line").order_by("id"))
+    return {
+        "refund": refund,
+        "credit_note": refund.credit_note_number,
+        "refund_lines": refund_lines,
+        "refund_amount_sen": refund.amount_sen,
+        "refund_shipping_sen": refund.shipping_sen,
+        "keys_revoked": any(item.order_line.kind == "licence" for item in refund_lines),
+        "fully_refunded": refund.order.status == "refunded",
+        "credit_note_url": settings.SITE_URL
+        + reverse("orders:credit_note", args=[refund.order.number, refund.credit_note_number]),
+    }
+
+
+def send_refund_email_once(refund: Refund) -> bool:
+    """Send the refund's email once per credit note (guard row "refunded:<number>", claimed as
+    `send_order_email_once` claims its own). Returns True when this call sent it."""
+    order = refund.order
+
+    def send() -> None:
+        _send(
+            order,
+            "refunded",
+            {"lines": list(order.lines.all()), "keys": [], **refund_context(refund)},
+            message_id=stable_message_id("credit-note", refund.pk),
+        )
+
+    return _send_once(order, f"refunded:{refund.credit_note_number}", send)
 
 
 def send_document_rejected_email(document: VerificationDocument) -> None:
@@ -95,22 +135,28 @@ def send_order_email_once(order: Order, kind: str) -> bool:
     email. Returns True when this call sent it."""
     if kind not in KINDS:
         raise ValueError(f"unknown order email {kind!r}")
+    return _send_once(order, kind, lambda: send_order_email(order, kind))
+
+
+def _send_once(order: Order, guard: str, send) -> bool:
+    """Claim the OrderEmail row (`order`, `guard`) "sending" in its own committed transaction,
+    call `send`, then mark it "sent" (see send_order_email_once)."""
     now = timezone.now()
     lease = datetime.timedelta(seconds=settings.OUTBOX_RUN_LEASE_SECONDS)
     with transaction.atomic():
         try:
             with transaction.atomic():
                 claim = OrderEmail.objects.create(
-                    order=order, kind=kind, state=OrderEmailState.SENDING, claimed_at=now
+                    order=order, kind=guard, state=OrderEmailState.SENDING, claimed_at=now
                 )
         except IntegrityError:
-            claim = OrderEmail.objects.select_for_update().get(order=order, kind=kind)
+            claim = OrderEmail.objects.select_for_update().get(order=order, kind=guard)
             if claim.state == OrderEmailState.SENT or claim.claimed_at > now - lease:
                 return False  # sent, or being sent by a runner that is still alive
             claim.claimed_at = now
             claim.save(update_fields=["claimed_at"])
     try:
-        send_order_email(order, kind)
+        send()
     except BaseException:
         OrderEmail.objects.filter(pk=claim.pk, state=OrderEmailState.SENDING).delete()
         raise

@@ -197,3 +197,51 @@ class RejectDocumentForm(forms.Form):
 
 class FlagForVerificationForm(forms.Form):
     reason = forms.CharField(max_length=200, label=_("Why (kept in the order's history)"))
+
+
+class RefundForm(forms.Form):
+    """Which units of which lines to refund (a number field per line, `qty_<line id>`), the
+    shipping, whether returned goods go back in stock, and why. The confirm step carries the
+    same values in hidden fields with the idempotency key the review step made."""
+
+    reason = forms.CharField(max_length=200, label=_("Reason (kept in the order's history)"))
+    include_shipping = forms.BooleanField(required=False)
+    return_to_stock = forms.BooleanField(
+        required=False,
+        initial=True,
+        label=_("Put shipped goods that come back into stock"),
+        help_text=_("Goods that were never shipped always go back into stock."),
+    )
+    idempotency_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, lines=(), shipping_sen: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ipmart.core.money import format_ringgit
+
+        self.order_lines = [line for line in lines if line.refundable_quantity]
+        for line in self.order_lines:
+            self.fields[f"qty_{line.pk}"] = forms.IntegerField(
+                label=line.product_name,
+                min_value=0,
+                max_value=line.refundable_quantity,
+                initial=0,
+                required=False,
+            )
+        if shipping_sen:
+            self.fields["include_shipping"].label = _("Refund the shipping (%(amount)s)") % {
+                "amount": format_ringgit(shipping_sen)
+            }
+        else:
+            del self.fields["include_shipping"]
+        if not any(line.kind == "physical" and line.shipped_at for line in self.order_lines):
+            del self.fields["return_to_stock"]
+
+    def line_fields(self):
+        return [(line, self[f"qty_{line.pk}"]) for line in self.order_lines]
+
+    def chosen_lines(self) -> dict[int, int]:
+        return {
+            line.pk: self.cleaned_data.get(f"qty_{line.pk}") or 0
+            for line in self.order_lines
+            if self.cleaned_data.get(f"qty_{line.pk}")
+        }

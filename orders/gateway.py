@@ -149,19 +149,39 @@ def get_hosted_checkout(checkout_id: str) -> dict[str, Any]:
 
 
 def refund_payment(
-    payment_id: str, *, amount_sen: int, currency: str, reference: str
+    payment_id: str, *, amount_sen: int, currency: str, reference: str, idempotency_key: str
 ) -> dict[str, Any]:
+    """Refund `amount_sen` of a captured payment (a RefundResponse dict). 5xx and network
+    errors are retried with the same idempotency key, so the gateway refunds at most once
+    however often this is called for one refund; a duplicate still in progress raises
+    GatewayBusy, a refusal or a gateway that keeps failing raises GatewayError."""
     body = RefundRequest().from_dictionary(
         {
             "amountOfMoney": {"amount": amount_sen, "currencyCode": currency},
             "refundReferences": {"merchantReference": reference},
         }
     )
-    try:
-        refund: dict[str, Any] = merchant().payments().refund(payment_id, body).to_dictionary()
-        return refund
-    except (ApiException, CommunicationException) as error:
-        raise GatewayError(f"The payment provider refused the refund: {error}") from error
+    for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+        try:
+            refund: dict[str, Any] = (
+                merchant()
+                .payments()
+                .refund(payment_id, body, CallContext(idempotence_key=idempotency_key))
+                .to_dictionary()
+            )
+            return refund
+        except IdempotenceException as error:
+            raise GatewayBusy("The gateway is still processing this refund.") from error
+        except (PlatformException, CommunicationException) as error:
+            logger.warning("gateway refund failed (try %d): %s", attempt + 1, error)
+            if delay is None:
+                raise GatewayError("the payment provider is not answering") from error
+            time.sleep(delay)
+        except ApiException as error:
+            logger.error("gateway refused refund of %s: %s", payment_id, error)
+            messages = "; ".join(e.message or e.id or "" for e in (error.errors or []))
+            raise GatewayError(messages or "the payment provider refused it") from error
+    raise AssertionError("unreachable")
 
 
 class _SettingsKeyStore(SecretKeyStore):  # type: ignore[misc]  # untyped SDK

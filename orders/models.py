@@ -294,6 +294,8 @@ class LicenceKeyStatus(models.TextChoices):
     AVAILABLE = "available", _("Available")
     RESERVED = "reserved", _("Reserved for an order")
     ISSUED = "issued", _("Issued")
+    # Refunded: the customer may no longer use it; it never goes back to the pool.
+    REVOKED = "revoked", _("Revoked (refunded)")
 
 
 class LicenceKey(models.Model):
@@ -441,6 +443,8 @@ class Order(models.Model):
     verification_flagged = models.BooleanField(
         _("verification asked by staff"), default=False, editable=False
     )
+    # Sum of the order's refunds that the gateway made (kept with them, under the order's lock).
+    refunded_sen = models.PositiveIntegerField(default=0, editable=False)
 
     objects = OrderQuerySet.as_manager()
 
@@ -455,6 +459,9 @@ class Order(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(tax_sen__gte=F("shipping_tax_sen")), name="order_tax_holds_shipping"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_sen__lte=F("total_sen")), name="order_refunds_within_total"
             ),
         ]
 
@@ -485,6 +492,11 @@ class Order(models.Model):
         return self.tax_sen - self.shipping_tax_sen
 
     @property
+    def is_partly_refunded(self) -> bool:
+        """Some money went back, not all (the order keeps its status; customers see a flag)."""
+        return 0 < self.refunded_sen and self.status != OrderStatus.REFUNDED
+
+    @property
     def can_pay(self) -> bool:
         return self.status == OrderStatus.PENDING_PAYMENT and self.reserved_until > timezone.now()
 
@@ -499,9 +511,17 @@ class OrderLine(models.Model):
     tax_rate_percent = models.DecimalField(max_digits=5, decimal_places=2)
     tax_sen = models.PositiveIntegerField()
     shipped_at = models.DateTimeField(null=True, blank=True)
+    # Units refunded so far (kept with the refunds, under the order's lock).
+    refunded_quantity = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__lte=F("quantity")),
+                name="line_refunds_within_quantity",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Line {self.pk}"
@@ -509,6 +529,15 @@ class OrderLine(models.Model):
     @property
     def subtotal_sen(self) -> int:
         return self.unit_price_sen * self.quantity
+
+    @property
+    def total_sen(self) -> int:
+        """What the customer paid for the line, tax included."""
+        return self.subtotal_sen + self.tax_sen
+
+    @property
+    def refundable_quantity(self) -> int:
+        return self.quantity - self.refunded_quantity
 
 
 class OrderEventKind(models.TextChoices):
@@ -657,34 +686,85 @@ class RefundStatus(models.TextChoices):
 
 
 class Refund(models.Model):
-    """A refund sent to the gateway. At most one live (requested or done) refund per payment
-    attempt: the constraint makes a double click harmless."""
+    """A refund of some lines (and maybe the shipping) of an order, sent to the gateway. Once the
+    gateway made it, it is a credit note with its own number (CN-000001, gapless, in the order
+    the refunds were made). `idempotency_key` comes from the confirm page, so a double submit
+    finds the first refund; at most one refund per order is in flight at a time."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
     amount_sen = models.PositiveIntegerField()
+    # The part of amount_sen that is shipping (0 when no shipping was charged or refunded).
+    shipping_sen = models.PositiveIntegerField(default=0)
     gateway_refund_id = models.CharField(max_length=100, blank=True)
     gateway_status = models.CharField(max_length=60, blank=True)
     status = models.CharField(
         max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED
     )
     reason = models.CharField(max_length=200)
+    idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
+    return_to_stock = models.BooleanField(default=False)
+    credit_note_number = models.CharField(
+        _("credit note"), max_length=20, unique=True, null=True, blank=True
+    )
+    refunded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
 
     class Meta:
+        ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["attempt"],
-                condition=~Q(status="failed"),
-                name="one_live_refund_per_attempt",
-            )
+                fields=["order"],
+                condition=Q(status="requested"),
+                name="one_refund_in_flight_per_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="done", credit_note_number__isnull=False)
+                | (~Q(status="done") & Q(credit_note_number__isnull=True)),
+                name="credit_note_when_done",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Refund {self.pk}"
+        return self.credit_note_number or f"Refund {self.pk}"
+
+    @property
+    def lines_sen(self) -> int:
+        return self.amount_sen - self.shipping_sen
+
+
+class RefundLine(models.Model):
+    """How many units of an order line a refund gives back, and what they cost with tax."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    amount_sen = models.PositiveIntegerField()  # tax included
+    tax_sen = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["refund", "order_line"], name="one_refund_line"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="refund_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund line {self.pk}"
+
+
+class DocumentSequence(models.Model):
+    """Gapless numbering (credit notes): the row is locked while the next number is taken, in
+    the transaction that uses it, so concurrent refunds get consecutive, unique numbers."""
+
+    sequence = models.CharField(max_length=30, unique=True)
+    last_value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.sequence} {self.last_value}"
 
 
 # --- Verification documents ----------------------------------------------------------------

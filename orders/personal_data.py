@@ -28,6 +28,7 @@ from .models import (
     OrderStatus,
     PaymentAttempt,
     Refund,
+    RefundLine,
     Shipment,
     WebhookEvent,
 )
@@ -50,7 +51,17 @@ LINE_FIELDS = ["order", "product_name", "kind", "unit_price_sen", "quantity", "t
 EVENT_FIELDS = ["order", "kind", "message", "at"]
 ATTEMPT_FIELDS = ["order", "merchant_reference", "status", "amount_sen", "currency", "created_at"]
 SHIPMENT_FIELDS = ["order", "carrier", "tracking_number", "shipped_at"]
-REFUND_FIELDS = ["order", "amount_sen", "status", "reason", "created_at"]
+REFUND_FIELDS = [
+    "order",
+    "credit_note_number",
+    "amount_sen",
+    "shipping_sen",
+    "status",
+    "reason",
+    "created_at",
+    "refunded_at",
+]
+REFUND_LINE_FIELDS = ["refund", "order_line", "quantity", "amount_sen", "tax_sen"]
 KEY_FIELDS = ["order_line", "key", "status", "issued_at"]
 WEBHOOK_FIELDS = ["event_type", "received_at", "payload"]
 
@@ -102,6 +113,7 @@ DECLARATIONS = [
             ("PaymentAttempt", ATTEMPT_FIELDS),
             ("Shipment", SHIPMENT_FIELDS),
             ("Refund", REFUND_FIELDS),
+            ("RefundLine", REFUND_LINE_FIELDS),
             ("LicenceKey", KEY_FIELDS),
             ("Fulfilment", ["order", "at"]),
             ("OrderEmail", ["order", "kind", "sent_at"]),
@@ -167,9 +179,14 @@ def export_user(user) -> dict[str, list[dict]]:
             Shipment.objects.filter(order_id__in=order_ids).order_by("id"), SHIPMENT_FIELDS
         ),
         "Refund": rows(Refund.objects.filter(order_id__in=order_ids).order_by("id"), REFUND_FIELDS),
+        "RefundLine": rows(
+            RefundLine.objects.filter(refund__order_id__in=order_ids).order_by("id"),
+            REFUND_LINE_FIELDS,
+        ),
         "LicenceKey": rows(
             LicenceKey.objects.filter(
-                order_line__order_id__in=order_ids, status=LicenceKeyStatus.ISSUED
+                order_line__order_id__in=order_ids,
+                status__in=[LicenceKeyStatus.ISSUED, LicenceKeyStatus.REVOKED],
             ),
             KEY_FIELDS,
         ),

@@ -18,6 +18,8 @@ from .models import (
     Order,
     OrderLine,
     PaymentAttempt,
+    Refund,
+    RefundStatus,
     VerificationDocument,
 )
 
@@ -56,8 +58,10 @@ def get_cart_lines(request: HttpRequest) -> list[CartLine]:
 def get_order_for_customer(user: Any, number: str) -> Order:
     """The order with its lines and issued keys, if it is `user`'s; 404 otherwise."""
     issued = LicenceKey.objects.filter(status=LicenceKeyStatus.ISSUED).order_by("id")
+    revoked = LicenceKey.objects.filter(status=LicenceKeyStatus.REVOKED).order_by("id")
     lines = OrderLine.objects.prefetch_related(
-        Prefetch("licence_keys", queryset=issued, to_attr="issued_keys")
+        Prefetch("licence_keys", queryset=issued, to_attr="issued_keys"),
+        Prefetch("licence_keys", queryset=revoked, to_attr="revoked_keys"),
     )
     return get_object_or_404(
         Order.objects.for_customer(user).prefetch_related(Prefetch("lines", queryset=lines)),
@@ -106,3 +110,25 @@ def get_default_shipping_address(user: Any) -> Address | None:
     if not user.is_authenticated:
         return None
     return Address.objects.for_user(user).filter(is_default_shipping=True).first()
+
+
+def get_credit_notes(order: Order) -> list[Refund]:
+    """The credit notes (refunds the gateway made) of an order the caller got through
+    get_order_for_customer, oldest first, with their lines."""
+    return list(
+        Refund.objects.filter(order=order, status=RefundStatus.DONE)
+        .prefetch_related("lines__order_line")
+        .order_by("refunded_at", "id")
+    )
+
+
+def get_credit_note_for_customer(user: Any, number: str, credit_note: str) -> Refund:
+    """The credit note `credit_note` of order `number`, if the order is `user`'s; 404
+    otherwise."""
+    return get_object_or_404(
+        Refund.objects.filter(
+            order__in=Order.objects.for_customer(user), status=RefundStatus.DONE
+        ).select_related("order"),
+        order__number=number,
+        credit_note_number=credit_note,
+    )

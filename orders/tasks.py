@@ -28,6 +28,17 @@ def send_order_email_task(order_id: int, kind: str) -> bool:
 
 
 @shared_task
+def send_refund_email_task(refund_id: int) -> bool:
+    """Send a refund's email (its credit note) once: the OrderEmail row per credit note
+    guards it."""
+    from .emails import send_refund_email_once
+    from .models import Refund
+
+    refund = Refund.objects.filter(pk=refund_id).select_related("order__user").first()
+    return refund is not None and send_refund_email_once(refund)
+
+
+@shared_task
 def rescue_unfulfilled_orders_task() -> list[str]:
     """Beat: fulfil paid orders that nothing fulfilled in time (and alert staff about each)."""
     from .services.fulfilment import rescue_unfulfilled_orders

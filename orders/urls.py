@@ -16,6 +16,11 @@ urlpatterns = [
     path("orders/<str:number>/", views.order_detail, name="detail"),
     path("orders/<str:number>/receipt/", views.order_receipt, name="receipt"),
     path("orders/<str:number>/status/", views.order_status, name="status"),
+    path(
+        "orders/<str:number>/credit-notes/<str:credit_note>/",
+        views.credit_note,
+        name="credit_note",
+    ),
     path("orders/<str:number>/pay/", views.order_pay, name="pay"),
     path("orders/<str:number>/cancel/", views.order_cancel, name="cancel"),
     path("orders/<str:number>/documents/", views.document_upload, name="document_upload"),

@@ -45,6 +45,8 @@ from .search import DEFAULT_SORT, SORTS, normalise_query, search_products
 from .selectors import (
     get_cart,
     get_cart_lines,
+    get_credit_note_for_customer,
+    get_credit_notes,
     get_default_shipping_address,
     get_document_views,
     get_documents_for_customer,
@@ -468,6 +470,7 @@ def _order_page(request, order: Order, *, upload_form=None, status: int = 200):
         "poll_keys": keys_may_still_come(order, facts),
         "poll_seconds": settings.ORDER_STATUS_POLL_SECONDS,
         "documents": documents,
+        "credit_notes": get_credit_notes(order) if order.refunded_sen else [],
         "document_views": get_document_views(documents),
         "can_upload": order.status == OrderStatus.ON_HOLD
         and sum(1 for d in documents if d.status != DocumentStatus.REJECTED)
@@ -552,18 +555,36 @@ def order_receipt(request, number: str):
     order = get_order_for_customer(request.user, number)
     if order.paid_at is None:
         raise Http404("No receipt before payment")
-    seller = {
+    context = {
+        "order": order,
+        "lines": order.lines.all(),
+        "seller": seller_facts(),
+        "payment_reference": get_paid_reference(order),
+        "credit_notes": get_credit_notes(order) if order.refunded_sen else [],
+    }
+    return render(request, "orders/receipt.html", context)
+
+
+def seller_facts() -> dict:
+    """The seller's legal facts printed on receipts and credit notes (settings)."""
+    return {
         "name": settings.SELLER_LEGAL_NAME,
         "address": settings.SELLER_ADDRESS,
         "sst_number": settings.SELLER_SST_NUMBER,
     }
+
+
+@login_required
+def credit_note(request, number: str, credit_note: str):
+    """A refund's credit note, printable like the receipt (the customer's own orders only)."""
+    refund = get_credit_note_for_customer(request.user, number, credit_note)
     context = {
-        "order": order,
-        "lines": order.lines.all(),
-        "seller": seller,
-        "payment_reference": get_paid_reference(order),
+        "order": refund.order,
+        "refund": refund,
+        "refund_lines": list(refund.lines.select_related("order_line").order_by("id")),
+        "seller": seller_facts(),
     }
-    return render(request, "orders/receipt.html", context)
+    return render(request, "orders/credit_note.html", context)
 
 
 @login_required

@@ -58,6 +58,9 @@ Control plane (sandbox only, JSON in and out, no authentication; loopback only):
     GET  /_control/checkouts/{id}            status, flags, payments, returnUrl (with RETURNMAC)
     POST /_control/fail-next-create          {"count": N}: the next N creates answer 503
                                              (an idempotent retry then succeeds exactly once)
+    POST /_control/fail-next-refund          {"count": N}: the next N refunds answer 500 and refund
+                                             nothing (the idempotence key is forgotten, so a
+                                             retry with it refunds exactly once)
     POST /_control/hold-creates              {"hold": true|false}: creates wait (at most 30 s)
     GET  /_control/hold-creates              {"held": bool, "waiting": N}
     POST /_control/payments/{id}/complete    a pending payment becomes CAPTURED

@@ -367,6 +367,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refund(self, payment_id: str, body: bytes):
         request = validate_refund(self._parse_json(body))
+        if self.sandbox.gateway.take_refund_failure():
+            return 500, error_response(500, "INTERNAL_ERROR", "the refund could not be processed")
         return 201, self.sandbox.gateway.refund(payment_id, request)
 
     # --- hosted page ---------------------------------------------------------------------
@@ -415,6 +417,12 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, "REQUEST_NOT_VALID", "count must be 0 to 100", "count")
             gateway.fail_next_creates(count)
             return 200, {"failNextCreates": count}
+        if method == "POST" and parts == ["fail-next-refund"]:
+            count = data.get("count", 1)
+            if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 100:
+                raise ApiError(400, "REQUEST_NOT_VALID", "count must be 0 to 100", "count")
+            gateway.fail_next_refunds(count)
+            return 200, {"failNextRefunds": count}
         if parts == ["hold-creates"] and method in {"GET", "POST"}:
             if method == "POST":
                 gateway.hold_creates(bool(data.get("hold", True)))

@@ -157,6 +157,7 @@ class Gateway:
         self._checkouts: dict[str, Checkout] = {}
         self._payments: dict[str, Payment] = {}
         self._failing_creates = 0
+        self._failing_refunds = 0
         self._creates_held = threading.Event()
         self._creates_held.set()  # set = not held
         self._holding = 0
@@ -250,6 +251,18 @@ class Gateway:
         with self._lock:
             if self._failing_creates > 0:
                 self._failing_creates -= 1
+                return True
+            return False
+
+    def fail_next_refunds(self, count: int) -> None:
+        with self._lock:
+            self._failing_refunds = count
+
+    def take_refund_failure(self) -> bool:
+        """True if this refund must fail with 500 and do nothing (fail-next-refund)."""
+        with self._lock:
+            if self._failing_refunds > 0:
+                self._failing_refunds -= 1
                 return True
             return False
 
@@ -358,7 +371,17 @@ class Gateway:
                 "attemptsLeft": checkout.attempts_left,
                 "expiresAt": checkout.expires_at.isoformat(),
                 "returnUrl": checkout.return_url,
-                "payments": [{"id": p.id, "status": p.status} for p in checkout.payments],
+                "payments": [
+                    {
+                        "id": p.id,
+                        "status": p.status,
+                        "refunds": [
+                            {"id": r.id, "amount": r.amount, "reference": r.merchant_reference}
+                            for r in p.refunds
+                        ],
+                    }
+                    for p in checkout.payments
+                ],
             }
 
     def complete_payment(self, payment_id: str) -> dict:

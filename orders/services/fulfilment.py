@@ -1,4 +1,5 @@
-"""After payment: licence keys issued once, physical goods shipped, refunds."""
+"""After payment: licence keys issued once, physical goods shipped. Refunds are in refunds.py
+(re-exported here for the callers that import them from this module)."""
 
 import datetime
 import logging
@@ -10,28 +11,25 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from ipmart.core.alerts import alert_staff
 from ipmart.core.audit import record_staff_change
-from ipmart.core.money import format_ringgit
 from ipmart.core.outbox import enqueue
-from orders import gateway
 from orders.holds import hold_reasons
 from orders.models import (
-    AttemptStatus,
     Fulfilment,
     LicenceKey,
     LicenceKeyStatus,
     Order,
     OrderEventKind,
     OrderStatus,
-    PaymentAttempt,
     ProductKind,
-    Refund,
-    RefundStatus,
     Shipment,
 )
 
 from .checkout import lock_order
 from .errors import ShopError
 from .history import move_order, record_event
+from .refunds import can_refund as can_refund  # moved to refunds.py; re-exported
+from .refunds import refund_order as refund_order
+from .refunds import refund_order_lines as refund_order_lines
 
 logger = logging.getLogger(__name__)
 
@@ -152,86 +150,6 @@ def mark_shipped(
     return shipment
 
 
-REFUNDABLE = (
-    OrderStatus.PAID,
-    OrderStatus.ON_HOLD,
-    OrderStatus.FULFILLED,
-    OrderStatus.NEEDS_REVIEW,
-)
-
-
-def refund_order(order: Order, *, reason: str, acting_user: User) -> Refund:
-    """Refund the order's captured payment in full through the gateway and record it. A second
-    request while one is live is refused (database constraint). Raises ShopError."""
-    with transaction.atomic():
-        order = lock_order(order)
-        if order.status not in REFUNDABLE:
-            raise ShopError(_("This order has no payment to refund."))
-        attempt = (
-            order.attempts.filter(status__in=[AttemptStatus.PAID, AttemptStatus.NEEDS_REVIEW])
-            .exclude(gateway_payment_id="")
-            .order_by("-created_at")
-            .first()
-        )
-        if attempt is None:
-            raise ShopError(_("This order has no captured payment at the gateway."))
-        try:
-            with transaction.atomic():
-                refund = Refund.objects.create(
-                    order=order,
-                    attempt=attempt,
-                    amount_sen=order.total_sen,
-                    reason=reason[:200] or "refund",
-                    created_by=acting_user,
-                )
-        except IntegrityError as error:
-            raise ShopError(_("A refund for this payment already exists.")) from error
-    try:
-        answer = gateway.refund_payment(
-            attempt.gateway_payment_id,
-            amount_sen=refund.amount_sen,
-            currency=order.currency,
-            reference=f"R-{order.number}"[:30],
-        )
-    except gateway.GatewayError as error:
-        Refund.objects.filter(pk=refund.pk).update(
-            status=RefundStatus.FAILED, gateway_status=str(error)[:60]
-        )
-        raise ShopError(
-            _("The gateway refused the refund: %(error)s") % {"error": error}
-        ) from error
-    with transaction.atomic():
-        order = lock_order(order)
-        refund.gateway_refund_id = str(answer.get("id") or "")
-        refund.gateway_status = str(answer.get("status") or "")
-        refund.status = RefundStatus.DONE
-        refund.save(update_fields=["gateway_refund_id", "gateway_status", "status"])
-        PaymentAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.REFUNDED)
-        message = f"{format_ringgit(refund.amount_sen)} refunded: {refund.reason}"
-        record_staff_change(
-            acting_user,
-            order,
-            action="refund",
-            changes={
-                "status": [OrderStatus(order.status).label, OrderStatus.REFUNDED.label],
-                "refunded": ["", format_ringgit(refund.amount_sen)],
-            },
-            detail=refund.reason,
-        )
-        if order.status != OrderStatus.REFUNDED:
-            move_order(
-                order,
-                OrderStatus.REFUNDED,
-                event=OrderEventKind.REFUNDED,
-                message=message,
-                actor=acting_user,
-            )
-        else:  # the gateway's refund webhook got here first
-            record_event(order, OrderEventKind.REFUNDED, message, actor=acting_user)
-        _email_after_commit(order, "refunded")
-    return refund
-
-
 MAX_SHIPPING_CSV_BYTES = 1024 * 1024
 
 
@@ -312,8 +230,3 @@ def ship_orders_from_csv(data: bytes, *, acting_user: User) -> list[Shipment]:
 def can_ship(order: Order, *, has_fulfilment: bool, has_unshipped_goods: bool) -> bool:
     """What `mark_shipped` accepts, for deciding whether to offer it."""
     return order.status == OrderStatus.PAID and has_fulfilment and has_unshipped_goods
-
-
-def can_refund(order: Order) -> bool:
-    """Whether `refund_order` may accept the order (the gateway still has the last word)."""
-    return order.status in REFUNDABLE

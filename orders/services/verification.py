@@ -36,8 +36,9 @@ from privacy.services import log_access
 
 from .checkout import lock_order
 from .errors import ShopError
-from .fulfilment import fulfil_order, refund_order
+from .fulfilment import fulfil_order
 from .history import move_order, record_event
+from .refunds import refund_order_lines
 
 
 class VerificationError(ShopError):
@@ -243,8 +244,9 @@ def reject_document(
             enqueue("orders.tasks.send_document_email_task", document.pk)
     if not give_up:
         return False
-    refund_order(
+    refund_order_lines(
         order,
+        lines=None,  # the whole order
         reason=f"verification failed after {rejections} rejected documents",
         acting_user=acting_user,
     )

@@ -1,8 +1,7 @@
 """A store manager's day in a real Chromium: the admin home's counts, finding an order by the
-customer's name, shipping three orders from a CSV, refunding a paid order at the (sandbox)
-gateway, and seeing it all on the admin home and in the audit trail.
-
-Per-line refunds are issue 13's work (another branch): here the whole order is refunded."""
+customer's name, shipping three orders from a CSV, refunding one line of a paid order at the
+(sandbox) gateway through the review and confirm page, and seeing it all on the admin home and
+in the audit trail."""
 
 import re
 
@@ -12,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from orders.models import Fulfilment, OrderStatus, RefundStatus
+from orders.models import Fulfilment, LicenceKeyStatus, OrderStatus, RefundStatus
 from tests.e2e.test_shop_journey import buy, customer_with_address, pay, sign_in
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory, StaffFactory
 from tests.orders.conftest import APPROVED, wait_until
@@ -53,10 +52,18 @@ def _manager_page(browser, base: str):
 def test_a_store_manager_finds_ships_refunds_and_sees_it_in_the_home_and_the_trail(
     store, page, browser
 ):
-    # given a customer who paid for a licence at the gateway…
-    licence = ProductFactory(licence=True, keys=3, name="Office Home 2024", slug="office-home")
+    # given a customer who paid for two licences at the gateway…
+    licence = ProductFactory(
+        licence=True, keys=3, name="Office Home 2024", slug="office-home", price_sen=55900
+    )
+    addon = ProductFactory(
+        licence=True, keys=3, name="Antivirus Plus", slug="antivirus-plus", price_sen=10000
+    )
     customer = customer_with_address()
     sign_in(page, store.url, customer)
+    page.goto(store.url + f"/shop/{addon.slug}/")
+    page.get_by_role("button", name="Add to cart").click()
+    page.wait_for_url(re.compile(r"/cart/$"))
     buy(page, store.url, licence)
     pay(page, APPROVED)
     page.wait_for_url(re.compile(r"/orders/IPM-"))
@@ -99,15 +106,38 @@ def test_a_store_manager_finds_ships_refunds_and_sees_it_in_the_home_and_the_tra
     for order in waiting:
         assert order.__class__.objects.get(pk=order.pk).status == OrderStatus.FULFILLED
 
-    # refunds the paid order at the gateway (the whole order: per-line refunds are issue 13)
+    # refunds ONE line (the add-on) at the gateway, seeing the amount before confirming
     admin.goto(store.url + f"/admin/orders/order/{paid.pk}/change/")
     admin.get_by_role("link", name="Refund").click()
+    admin.get_by_label("Antivirus Plus").fill("1")
     admin.get_by_label("Reason (kept in the order's history)").fill("Bought by mistake")
-    admin.get_by_role("button", name="Confirm").click()
-    expect(admin.get_by_text("Done.")).to_be_visible()
+    admin.get_by_role("button", name="Review the refund").click()
+    summary = admin.locator("table.refund-summary").inner_text()
+    assert "Antivirus Plus" in summary and "Office Home 2024" not in summary
+    assert "RM 108.00" in summary  # RM 100.00 and 8% service tax
     paid.refresh_from_db()
-    assert paid.status == OrderStatus.REFUNDED
-    assert paid.refunds.get().status == RefundStatus.DONE
+    assert paid.refunds.count() == 0  # nothing happens before the confirmation
+    confirm = admin.get_by_role("button", name="Confirm refund of RM 108.00")
+    sent_twice = confirm.evaluate("b => Object.fromEntries(new FormData(b.form))")
+    refund_url = admin.url
+    confirm.click()
+    expect(admin.get_by_text("Refunded RM 108.00: credit note CN-000001.")).to_be_visible()
+    paid.refresh_from_db()
+    assert paid.status == OrderStatus.FULFILLED and paid.refunded_sen == 10800
+    refund = paid.refunds.get()
+    assert refund.status == RefundStatus.DONE and refund.credit_note_number == "CN-000001"
+    assert [(item.order_line.product_name, item.quantity) for item in refund.lines.all()] == [
+        ("Antivirus Plus", 1)
+    ]
+    statuses = dict(paid.lines.values_list("product_name", "licence_keys__status").order_by("id"))
+    assert statuses == {
+        "Office Home 2024": LicenceKeyStatus.ISSUED,
+        "Antivirus Plus": LicenceKeyStatus.REVOKED,
+    }
+    # the same confirmation sent again (a double click) refunds nothing more
+    again = admin.request.post(refund_url, form={**sent_twice, "step": "confirm"})
+    assert again.ok and "This refund was already made: credit note CN-000001." in again.text()
+    assert paid.refunds.count() == 1 and paid.refunds.get().pk == refund.pk
 
     # sees it on the admin home: nothing left to ship, and their own recent changes
     admin.goto(store.url + "/admin/")
@@ -118,7 +148,8 @@ def test_a_store_manager_finds_ships_refunds_and_sees_it_in_the_home_and_the_tra
     # and in the audit trail: the order's History and the manager's own changes
     admin.goto(store.url + f"/admin/orders/order/{paid.pk}/history/")
     history = admin.locator("#content-main").inner_text()
-    assert "Bought by mistake" in history and "RM " in history and manager.email in history
+    assert "Bought by mistake" in history and "RM 108.00" in history and manager.email in history
+    assert "CN-000001" in history
     admin.goto(store.url + "/admin/")
     admin.get_by_role("link", name="All your changes").click()
     trail = admin.locator("#result_list").inner_text()

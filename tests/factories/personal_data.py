@@ -26,6 +26,7 @@ from orders.models import (
     OrderEvent,
     OrderStatus,
     Refund,
+    RefundLine,
     Shipment,
     WebhookEvent,
 )
@@ -176,8 +177,11 @@ def customer_with_data_everywhere(tag: str = "zulaikha") -> Person:
         clean=validate_upload(documents.upload("identity.png", documents.png(40, 30))),
         acting_user=user,
     )
-    Refund.objects.create(
+    refund = Refund.objects.create(
         order=order, attempt=attempt, amount_sen=1000, status="failed", reason="Damaged box"
+    )
+    RefundLine.objects.create(
+        refund=refund, order_line=line, quantity=1, amount_sen=1000, tax_sen=74
     )
 
     # privacy

@@ -1,0 +1,413 @@
+"""Refunds: some units of some lines (and maybe the shipping) of a paid order, or all of it,
+given back through the gateway, each one a credit note with its own gapless number.
+
+One service, `refund_order_lines`, is what every path calls (the admin's confirm page, the
+verification path that gives up on an order, `refund_order` for a whole order). It works in
+three steps, because the gateway call must not happen inside a transaction that holds the
+order's row lock:
+
+1. under the order's lock: validate and price the refund (`plan_refund`), write it as
+   *requested* with its lines and the idempotency key (at most one requested refund per order:
+   a database constraint), commit;
+2. ask the gateway with the refund's idempotency key (retried on 5xx with the same key, so the
+   gateway refunds at most once);
+3. under the order's lock again: mark it done, take the next credit note number, count the
+   refunded units and amount on the lines and the order, revoke the refunded licence keys (a
+   reserved key that the customer never saw goes back to the pool), put goods back in stock,
+   move a fully refunded order to *refunded*, write the order's history and the staff audit row,
+   and queue the refund email (outbox, once per credit note).
+
+A second submit with the same idempotency key finds the first refund: done, it is returned as
+is; still requested, the gateway is asked again with the same key (it replays its answer or says
+it is busy); failed, it is refused. A gateway error marks the refund failed and changes nothing
+else. Amounts include tax: for `q` of a line's `n` units the tax is the line's tax for `k + q`
+units minus its tax for `k` (the units refunded before), each rounded half up, so refunding a
+line in parts adds up to exactly what was paid for it."""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Sum, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from ipmart.core.audit import record_staff_change
+from ipmart.core.money import format_ringgit
+from ipmart.core.outbox import enqueue
+from orders import gateway
+from orders.catalogue import bump_catalogue_version
+from orders.models import (
+    AttemptStatus,
+    DocumentSequence,
+    Fulfilment,
+    LicenceKey,
+    LicenceKeyStatus,
+    Order,
+    OrderEventKind,
+    OrderLine,
+    OrderStatus,
+    PaymentAttempt,
+    Product,
+    ProductKind,
+    Refund,
+    RefundLine,
+    RefundStatus,
+)
+
+from .checkout import lock_order
+from .errors import ShopError
+from .history import move_order, record_event
+
+REFUNDABLE = (
+    OrderStatus.PAID,
+    OrderStatus.ON_HOLD,
+    OrderStatus.FULFILLED,
+    OrderStatus.NEEDS_REVIEW,
+)
+CREDIT_NOTE_SEQUENCE = "credit_note"
+
+
+def credit_note_number(value: int) -> str:
+    return f"CN-{value:06d}"
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    line: OrderLine
+    quantity: int
+    amount_sen: int  # tax included
+    tax_sen: int
+
+
+@dataclass(frozen=True)
+class RefundPlan:
+    """What a refund would give back, priced (nothing written)."""
+
+    attempt: PaymentAttempt
+    lines: list[PlannedLine]
+    shipping_sen: int
+    amount_sen: int
+    left_sen: int  # what could still be refunded before this one
+
+
+def _line_tax(line: OrderLine, units: int) -> int:
+    """The line's tax for its first `units` units, rounded half up (all units: exactly its tax)."""
+    return (line.tax_sen * units * 2 + line.quantity) // (2 * line.quantity)
+
+
+def price_units(line: OrderLine, quantity: int) -> tuple[int, int]:
+    """(amount with tax, tax) of the next `quantity` units of `line` to be refunded."""
+    done = line.refunded_quantity
+    tax = _line_tax(line, done + quantity) - _line_tax(line, done)
+    return line.unit_price_sen * quantity + tax, tax
+
+
+def shipping_left_sen(order: Order, lines: list[OrderLine]) -> int:
+    """The shipping still refundable: what the order charged beyond its lines (nothing until
+    shipping charges exist), less what refunds gave back already."""
+    charged = max(order.total_sen - sum(line.total_sen for line in lines), 0)
+    refunded = (
+        Refund.objects.filter(order=order, status=RefundStatus.DONE).aggregate(
+            total=Sum("shipping_sen")
+        )["total"]
+        or 0
+    )
+    return max(charged - refunded, 0)
+
+
+def captured_attempt(order: Order) -> PaymentAttempt | None:
+    return (
+        order.attempts.filter(
+            status__in=[AttemptStatus.PAID, AttemptStatus.NEEDS_REVIEW, AttemptStatus.REFUNDED]
+        )
+        .exclude(gateway_payment_id="")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def paid_sen(order: Order, attempt: PaymentAttempt) -> int:
+    """What refunds may add up to: the amount paid (never more than the order's total)."""
+    return min(attempt.amount_sen, order.total_sen)
+
+
+def plan_refund(
+    order: Order, *, lines: Mapping[int, int] | None, include_shipping: bool = False
+) -> RefundPlan:
+    """Check and price a refund of `lines` ({order line id: units}; None: every unit not yet
+    refunded, and the shipping) of `order`. Raises ShopError naming what is wrong."""
+    if order.status not in REFUNDABLE:
+        raise ShopError(_("This order has no payment to refund."))
+    attempt = captured_attempt(order)
+    if attempt is None:
+        raise ShopError(_("This order has no captured payment at the gateway."))
+    if Refund.objects.filter(order=order, status=RefundStatus.REQUESTED).exists():
+        raise ShopError(_("A refund of this order is still being processed. Try again shortly."))
+    order_lines = list(OrderLine.objects.filter(order=order).order_by("id"))
+    by_id = {line.pk: line for line in order_lines}
+    if lines is None:
+        wanted = {line.pk: line.refundable_quantity for line in order_lines}
+        wanted = {pk: quantity for pk, quantity in wanted.items() if quantity}
+        include_shipping = True
+    else:
+        wanted = {int(pk): int(quantity) for pk, quantity in lines.items() if int(quantity)}
+    planned = []
+    for pk, quantity in sorted(wanted.items()):
+        line = by_id.get(pk)
+        if line is None:
+            raise ShopError(_("That line is not part of this order."))
+        if quantity < 0 or quantity > line.refundable_quantity:
+            raise ShopError(
+                _("%(product)s: at most %(n)d unit(s) can be refunded.")
+                % {"product": line.product_name, "n": line.refundable_quantity}
+            )
+        amount, tax = price_units(line, quantity)
+        planned.append(PlannedLine(line, quantity, amount, tax))
+    shipping = shipping_left_sen(order, order_lines) if include_shipping else 0
+    amount = sum(item.amount_sen for item in planned) + shipping
+    if amount <= 0:
+        raise ShopError(_("Choose at least one unit to refund."))
+    left = paid_sen(order, attempt) - order.refunded_sen
+    if amount > left:
+        raise ShopError(
+            _("%(amount)s is more than the %(left)s left to refund on this order.")
+            % {"amount": format_ringgit(amount), "left": format_ringgit(left)}
+        )
+    return RefundPlan(attempt, planned, shipping, amount, left)
+
+
+def refund_order_lines(
+    order: Order,
+    *,
+    lines: Mapping[int, int] | None,
+    reason: str,
+    acting_user: User,
+    include_shipping: bool = False,
+    return_to_stock: bool = False,
+    idempotency_key: uuid.UUID | str | None = None,
+) -> Refund:
+    """Refund `lines` ({order line id: units}; None: the whole rest of the order, shipping
+    included) through the gateway, as the module docstring describes. `return_to_stock` puts
+    refunded goods that were already shipped back in stock (goods never shipped always go
+    back). The same `idempotency_key` twice refunds once and returns the same refund. Raises
+    ShopError (nothing refunded, nothing else changed; a gateway refusal leaves the refund
+    row failed)."""
+    key = uuid.UUID(str(idempotency_key)) if idempotency_key else uuid.uuid4()
+    with transaction.atomic():
+        order = lock_order(order)
+        refund = Refund.objects.filter(idempotency_key=key).first()
+        if refund is not None and refund.order_id != order.pk:
+            raise ShopError(_("This refund belongs to another order."))
+        if refund is not None and refund.status == RefundStatus.DONE:
+            return refund
+        if refund is not None and refund.status == RefundStatus.FAILED:
+            raise ShopError(_("This refund failed at the gateway. Start a new refund."))
+        if refund is None:
+            plan = plan_refund(order, lines=lines, include_shipping=include_shipping)
+            try:
+                with transaction.atomic():
+                    refund = Refund.objects.create(
+                        order=order,
+                        attempt=plan.attempt,
+                        amount_sen=plan.amount_sen,
+                        shipping_sen=plan.shipping_sen,
+                        reason=reason.strip()[:200] or "refund",
+                        idempotency_key=key,
+                        return_to_stock=return_to_stock,
+                        created_by=acting_user,
+                    )
+            except IntegrityError as error:
+                raise ShopError(
+                    _("A refund of this order is still being processed. Try again shortly.")
+                ) from error
+            RefundLine.objects.bulk_create(
+                RefundLine(
+                    refund=refund,
+                    order_line=item.line,
+                    quantity=item.quantity,
+                    amount_sen=item.amount_sen,
+                    tax_sen=item.tax_sen,
+                )
+                for item in plan.lines
+            )
+        attempt = refund.attempt
+    try:
+        answer = gateway.refund_payment(
+            attempt.gateway_payment_id,
+            amount_sen=refund.amount_sen,
+            currency=order.currency,
+            reference=f"{order.number}-R{refund.pk}"[:30],
+            idempotency_key=str(key),
+        )
+    except gateway.GatewayBusy as error:
+        raise ShopError(
+            _("The gateway is still processing this refund. Reload the order in a minute.")
+        ) from error
+    except gateway.GatewayError as error:
+        Refund.objects.filter(pk=refund.pk, status=RefundStatus.REQUESTED).update(
+            status=RefundStatus.FAILED, gateway_status=str(error)[:60]
+        )
+        raise ShopError(
+            _(
+                "The gateway did not refund (%(error)s). Nothing was refunded and the order is unchanged."
+            )
+            % {"error": error}
+        ) from error
+    return _record_refund(refund, answer=answer, acting_user=acting_user)
+
+
+def refund_order(order: Order, *, reason: str, acting_user: User) -> Refund:
+    """Refund everything of `order` not refunded yet, shipping included: `refund_order_lines`
+    with lines=None (kept for the callers that refund a whole order)."""
+    return refund_order_lines(order, lines=None, reason=reason, acting_user=acting_user)
+
+
+def _next_credit_note_number() -> str:
+    """The next credit note number; the caller's transaction holds the sequence row's lock
+    until it commits, so numbers are consecutive and never given twice."""
+    sequence, _created = DocumentSequence.objects.select_for_update().get_or_create(
+        sequence=CREDIT_NOTE_SEQUENCE
+    )
+    DocumentSequence.objects.filter(pk=sequence.pk).update(last_value=F("last_value") + 1)
+    return credit_note_number(sequence.last_value + 1)
+
+
+@transaction.atomic
+def _record_refund(refund: Refund, *, answer: dict[str, Any], acting_user: User) -> Refund:
+    """Step 3: the gateway refunded; record everything that follows, once."""
+    order = lock_order(refund.order)
+    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status == RefundStatus.DONE:
+        return refund  # a second submit with the same key got here first
+    refund.status = RefundStatus.DONE
+    refund.gateway_refund_id = str(answer.get("id") or "")[:100]
+    refund.gateway_status = str(answer.get("status") or "")[:60]
+    refund.refunded_at = timezone.now()
+    refund.credit_note_number = _next_credit_note_number()
+    refund.save(
+        update_fields=[
+            "status",
+            "gateway_refund_id",
+            "gateway_status",
+            "refunded_at",
+            "credit_note_number",
+        ]
+    )
+    refund_lines = list(refund.lines.select_related("order_line"))
+    restock: dict[int, int] = {}
+    revoked = released = 0
+    for item in refund_lines:
+        line = item.order_line
+        OrderLine.objects.filter(pk=line.pk).update(
+            refunded_quantity=F("refunded_quantity") + item.quantity
+        )
+        if line.kind == ProductKind.LICENCE:
+            revoked_now, released_now = _take_back_keys(line, item.quantity)
+            revoked += revoked_now
+            released += released_now
+        elif line.shipped_at is None or refund.return_to_stock:
+            restock[line.product_id] = restock.get(line.product_id, 0) + item.quantity
+    if restock:
+        list(Product.objects.select_for_update().filter(pk__in=list(restock)).order_by("pk"))
+        whens = [When(pk=pk, then=quantity) for pk, quantity in restock.items()]
+        Product.objects.filter(pk__in=list(restock)).update(stock=F("stock") + Case(*whens))
+    if restock or released:
+        bump_catalogue_version()
+
+    before_status = order.status
+    before_refunded = order.refunded_sen
+    order.refunded_sen += refund.amount_sen
+    order.save(update_fields=["refunded_sen"])
+    fully = order.refunded_sen >= paid_sen(order, refund.attempt)
+    if fully:
+        PaymentAttempt.objects.filter(pk=refund.attempt_id).update(status=AttemptStatus.REFUNDED)
+    message = (
+        f"{refund.credit_note_number}: {format_ringgit(refund.amount_sen)} refunded "
+        f"({_summary(refund_lines, refund.shipping_sen)}): {refund.reason}"
+    )
+    if fully and order.status != OrderStatus.REFUNDED:
+        move_order(
+            order, OrderStatus.REFUNDED, event=OrderEventKind.REFUNDED, message=message,
+            actor=acting_user,
+        )  # fmt: skip
+    else:  # partly, or the gateway's refund webhook moved it already
+        record_event(order, OrderEventKind.REFUNDED, message, actor=acting_user)
+        if not fully:
+            _close_if_nothing_left_to_ship(order, acting_user)
+    changes = {
+        "refunded": [format_ringgit(before_refunded), format_ringgit(order.refunded_sen)],
+        "credit_note": ["", str(refund.credit_note_number)],
+    }
+    if order.status != before_status:
+        changes["status"] = [
+            str(OrderStatus(before_status).label),
+            str(OrderStatus(order.status).label),
+        ]
+    if revoked:
+        changes["licence_keys_revoked"] = ["", str(revoked)]
+    record_staff_change(
+        acting_user,
+        order,
+        action="refund",
+        changes=changes,
+        detail=f"{refund.credit_note_number}: {refund.reason}"[:200],
+    )
+    enqueue("orders.tasks.send_refund_email_task", refund.pk)
+    return refund
+
+
+def _take_back_keys(line: OrderLine, quantity: int) -> tuple[int, int]:
+    """Revoke `quantity` of the line's keys, newest first: issued ones become revoked (never
+    back in the pool); reserved ones, which the customer never saw, go back to the pool.
+    Returns (revoked, released)."""
+    keys = list(
+        LicenceKey.objects.select_for_update()
+        .filter(order_line=line, status__in=[LicenceKeyStatus.RESERVED, LicenceKeyStatus.ISSUED])
+        .order_by("-id")[:quantity]
+    )
+    reserved = [key.pk for key in keys if key.status == LicenceKeyStatus.RESERVED]
+    issued = [key.pk for key in keys if key.status == LicenceKeyStatus.ISSUED]
+    if reserved:
+        LicenceKey.objects.filter(pk__in=reserved).update(
+            status=LicenceKeyStatus.AVAILABLE, order_line=None
+        )
+    if issued:
+        LicenceKey.objects.filter(pk__in=issued).update(status=LicenceKeyStatus.REVOKED)
+    return len(issued), len(reserved)
+
+
+def _close_if_nothing_left_to_ship(order: Order, acting_user: User) -> None:
+    """A paid, fulfilled order whose only unshipped goods were all refunded is complete."""
+    if order.status != OrderStatus.PAID or not Fulfilment.objects.filter(order=order).exists():
+        return
+    waiting = OrderLine.objects.filter(
+        order=order,
+        kind=ProductKind.PHYSICAL,
+        shipped_at__isnull=True,
+        refunded_quantity__lt=F("quantity"),
+    )
+    if not waiting.exists():
+        move_order(
+            order,
+            OrderStatus.FULFILLED,
+            event=OrderEventKind.FULFILLED,
+            message="nothing left to ship after the refund",
+            actor=acting_user,
+        )
+
+
+def _summary(refund_lines: list[RefundLine], shipping_sen: int) -> str:
+    parts = [f"{item.quantity} × {item.order_line.product_name}" for item in refund_lines]
+    if shipping_sen:
+        parts.append(f"shipping {format_ringgit(shipping_sen)}")
+    return ", ".join(parts)
+
+
+def can_refund(order: Order) -> bool:
+    """Whether a refund may be offered for the order (the service and the gateway still have
+    the last word): a paid state and something left to give back."""
+    return order.status in REFUNDABLE and order.refunded_sen < order.total_sen
