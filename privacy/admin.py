@@ -103,10 +103,18 @@ class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Disclosure)
 class DisclosureAdmin(LogsPersonalDataViewsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "subject", "recipient", "data_categories", "purpose", "reference"]
+    list_display = ["at", "subject", "recipient", "categories_shown", "purpose_shown", "reference"]
     list_filter = ["recipient"]
     list_select_related = ["subject"]
     search_fields = ["subject__email", "reference"]
+
+    @admin.display(description=_("data disclosed"))
+    def categories_shown(self, obj: Disclosure) -> str:
+        return obj.data_categories
+
+    @admin.display(description=_("purpose"))
+    def purpose_shown(self, obj: Disclosure) -> str:
+        return obj.purpose
 
     def access_subject(self, obj):
         return obj.subject

@@ -9,7 +9,7 @@ import zoneinfo
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from ipmart.core.audit import record_staff_change, save_with_trail
@@ -206,13 +206,29 @@ def record_disclosure(
     `subject` for `purpose`. Call it in the same transaction as the act of sending."""
     if not data_categories:
         raise ValueError("a disclosure names the categories of data disclosed")
-    return Disclosure.objects.create(
-        subject=subject,
-        recipient=recipient,
-        data_categories=", ".join(data_categories),
-        purpose=purpose,
-        reference=reference,
-    )
+    disclosure = Disclosure(subject=subject, recipient=recipient, reference=reference)
+    # Stored as codes (an English label is mapped to its code), shown translated.
+    disclosure.data_categories = list(data_categories)
+    disclosure.purpose = purpose
+    disclosure.save()
+    return disclosure
+
+
+ERASED = "[erased]"
+
+
+def erase_access_log_details(row_ids: list[int]) -> int:
+    """Account closure: the access log is append-only, and the one change it allows is its
+    `detail` replaced by ERASED, through the SECURITY DEFINER function
+    `privacy_accesslog_erase_details` (migration privacy.0008); the application's role cannot
+    update a row directly. Who saw which record, when, stays. Returns the rows changed."""
+    if not row_ids:
+        return 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT privacy_accesslog_erase_details(%s::bigint[])", [row_ids])
+            return int(cursor.fetchone()[0])
+    return AccessLog.objects.filter(pk__in=row_ids).update(detail=ERASED)
 
 
 def log_access_many(
