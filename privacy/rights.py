@@ -275,6 +275,7 @@ BREACH_FIELDS = (
     "people_notified_at",
     "measures",
     "affected_models",
+    *Breach.NOTICE_FIELDS,
 )
 
 
@@ -293,7 +294,7 @@ def update_breach(breach: Breach, *, data: dict, acting_user: AbstractBaseUser) 
             value = data[name]
             if name == "affected_models":
                 value = sorted(value or [])
-            elif name in {"description", "measures"}:
+            elif name in {"description", "measures", *Breach.NOTICE_FIELDS}:
                 value = value or ""
             elif name == "people_affected":
                 value = value or 0
