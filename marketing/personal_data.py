@@ -123,7 +123,9 @@ def erase_user(user) -> None:
     # An SMTP error or skip reason may quote the address: cleaned before the subscriber is
     # detached from the account.
     scrub_rows(
-        Delivery.objects.filter(subscriber__user=user), ["error", "skip_reason"], identifiers_of(user)
+        Delivery.objects.filter(subscriber__user=user),
+        ["error", "skip_reason"],
+        identifiers_of(user),
     )
     close_subscriber(user)
 

@@ -237,8 +237,10 @@ def erase_user(user) -> None:
         Shipment.objects.filter(order_id__in=order_ids), ["carrier", "tracking_number"], identifiers
     )
     scrub_rows(webhook_events_for(order_ids), ["payload", "result"], identifiers)
+    from accounts.personal_data import closed_email
+
     orders.update(
-        email=f"closed-account-{user.pk}@closed.invalid",
+        email=closed_email(user),
         billing_address=CLOSED_PLACEHOLDER,
     )
     orders.filter(~Q(shipping_address="")).update(shipping_address=CLOSED_PLACEHOLDER)

@@ -13,11 +13,12 @@ from ipmart.core.admin_mixins import (
     ReadOnlyTabularInline,
     StaffTrailHistoryMixin,
 )
-
 from ipmart.core.refused import require_permissions
 
 from . import registry
 from .admin_mixins import LogsPersonalDataViewsMixin
+from .breach_notices import missing_notice_parts, notify_affected_people, render_notice
+from .breach_notices import progress as notice_progress
 from .models import (
     OPEN_REQUEST_STATUSES,
     AccessLog,
@@ -27,8 +28,6 @@ from .models import (
     Disclosure,
     PolicyVersion,
 )
-from .breach_notices import missing_notice_parts, notify_affected_people, render_notice
-from .breach_notices import progress as notice_progress
 from .rights import (
     DataRightsError,
     answer_data_request,
@@ -392,9 +391,7 @@ class BreachAdmin(
             "original": breach,
             "breach": breach,
             "title": _("Notify the people affected by %(ref)s") % {"ref": breach.reference},
-            "previews": [
-                (label, render_notice(breach, code)) for code, label in NOTICE_LANGUAGES
-            ],
+            "previews": [(label, render_notice(breach, code)) for code, label in NOTICE_LANGUAGES],
             "progress": state,
             "missing": missing_notice_parts(breach),
             "sending": breach.notification_sent_at is not None and state.waiting > 0,

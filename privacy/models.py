@@ -218,17 +218,19 @@ class Disclosure(models.Model):
         codes = [code.strip() for code in self.category_codes.split(",") if code.strip()]
         return ", ".join(str(DISCLOSURE_CATEGORIES.get(code, code)) for code in codes)
 
+    @data_categories.setter
+    def data_categories(self, value: str) -> None:
+        """Comma-separated codes or English labels (stored as codes)."""
+        self.category_codes = ",".join(
+            disclosure_code(item, DISCLOSURE_CATEGORIES)
+            for item in value.split(",")
+            if item.strip()
+        )
+
     @property
     def purpose(self) -> str:
         """Why, in the active language."""
         return str(DISCLOSURE_PURPOSES.get(self.purpose_code, self.purpose_code))
-
-    @data_categories.setter
-    def data_categories(self, value: str | list[str]) -> None:
-        values = value.split(",") if isinstance(value, str) else value
-        self.category_codes = ",".join(
-            disclosure_code(item, DISCLOSURE_CATEGORIES) for item in values if item.strip()
-        )
 
     @purpose.setter
     def purpose(self, value: str) -> None:

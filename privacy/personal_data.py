@@ -179,9 +179,7 @@ def erase_user(user) -> None:
 
     identifiers = identifiers_of(user)
     breaches = Breach.objects.filter(affected__user=user).distinct()
-    scrub_rows(
-        Breach.objects.filter(pk__in=breaches.values("pk")), BREACH_TEXT_FIELDS, identifiers
-    )
+    scrub_rows(Breach.objects.filter(pk__in=breaches.values("pk")), BREACH_TEXT_FIELDS, identifiers)
     scrub_rows(
         Disclosure.objects.filter(subject=user),
         ["recipient", "category_codes", "purpose_code", "reference"],

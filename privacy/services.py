@@ -96,8 +96,11 @@ def publish_policy(policy: PolicyVersion, *, acting_user: User | None) -> Policy
     return policy
 
 
-def _text_digest(text: str) -> str:
-    # The trail names a text change without copying the whole policy into it.
+def text_digest(text: str) -> str:
+    """How the trail names a text change without copying the text (a policy, a customer's
+    request, an answer): its length and a short hash; empty text stays empty."""
+    if not text:
+        return ""
     return f"{len(text)} characters, sha256 {hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
@@ -114,7 +117,7 @@ def save_policy_draft(policy: PolicyVersion, *, acting_user: User | None) -> Pol
         policy,
         acting_user=acting_user,
         fields=["version", "effective_date", "summary", "body_en", "body_ms"],
-        formatters={"body_en": _text_digest, "body_ms": _text_digest},
+        formatters={"body_en": text_digest, "body_ms": text_digest},
     )
     return policy
 
@@ -208,7 +211,7 @@ def record_disclosure(
         raise ValueError("a disclosure names the categories of data disclosed")
     disclosure = Disclosure(subject=subject, recipient=recipient, reference=reference)
     # Stored as codes (an English label is mapped to its code), shown translated.
-    disclosure.data_categories = list(data_categories)
+    disclosure.data_categories = ",".join(data_categories)
     disclosure.purpose = purpose
     disclosure.save()
     return disclosure
