@@ -179,3 +179,53 @@ def test_anonymous_customers_and_superusers(client, dpo):
     assert response.status_code == 302 and "login" in response.url
     client.force_login(_with_totp(StaffFactory(is_superuser=True)))
     assert client.get(_url(breach)).status_code == 200
+
+
+@pytest.fixture
+def smtp_inbox(settings):
+    """A real SMTP server on loopback (aiosmtpd, as the marketing tests use) behind Django's
+    SMTP backend."""
+    from aiosmtpd.controller import Controller
+
+    from tests.marketing.conftest import Inbox, free_port
+
+    inbox = Inbox()
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = (
+        "127.0.0.1",
+        inbox.port,
+        False,
+    )
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def test_the_notice_arrives_over_smtp_as_text_and_html_once_per_person(
+    dpo, smtp_inbox, django_capture_on_commit_callbacks
+):
+    from privacy.breach_notices import notify_affected_people
+
+    # given
+    breach = _breach(dpo)
+    # when the officer sends, and every outbox message is then run once more
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notify_affected_people(breach, acting_user=dpo) == 2
+    for message in OutboxMessage.objects.all():
+        run_message(message.pk)
+    OutboxMessage.objects.update(done_at=None)
+    for message in OutboxMessage.objects.all():
+        run_message(message.pk)
+    # then the SMTP server got one message per person, each with a text and an HTML part
+    received = {str(message["To"]): message for message in smtp_inbox.messages()}
+    assert smtp_inbox.count() == 2
+    assert sorted(received) == ["en.reader@example.com", "ms.reader@example.com"]
+    malay = received["ms.reader@example.com"]
+    assert str(malay["Subject"]).startswith("Penting: pelanggaran data peribadi")
+    assert NOTICE["notice_happened_ms"] in malay.get_body(("plain",)).get_content()
+    assert NOTICE["notice_advice_ms"] in malay.get_body(("html",)).get_content()
