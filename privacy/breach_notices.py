@@ -26,7 +26,7 @@ from ipmart.core.outbox import enqueue
 
 from . import registry
 from .models import AccountClosure, Breach, BreachAffected
-from .rights import DataRightsError, render_email
+from .rights import DataRightsError
 
 LANGUAGES = ("en", "ms")
 
@@ -82,10 +82,14 @@ def notice_context(breach: Breach, language: str, *, name: str = "") -> dict[str
 def render_notice(breach: Breach, language: str, *, name: str = "") -> dict[str, str]:
     """Subject, text and HTML of the notice in `language` (the admin's preview, the email)."""
     context = notice_context(breach, language, name=name)
-    subject, text = render_email("breach_notice", context, language)
     with translation.override(language):
-        html = render_to_string("privacy/email/breach_notice.html", context)
-    return {"subject": subject, "text": text, "html": html}
+        return {
+            "subject": render_to_string("privacy/email/breach_notice_subject.txt", context)
+            .strip()
+            .replace("\n", " "),
+            "text": render_to_string("privacy/email/breach_notice.txt", context),
+            "html": render_to_string("privacy/email/breach_notice.html", context),
+        }
 
 
 def missing_notice_parts(breach: Breach) -> list[str]:

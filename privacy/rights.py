@@ -356,18 +356,9 @@ def list_affected_customers(breach: Breach) -> int:
 # --- Emails (called by privacy.tasks)
 
 
-def render_email(name: str, context: dict, language: str) -> tuple[str, str]:
-    """Subject (one line) and text body of `privacy/email/<name>{_subject,}.txt` in `language`."""
-    from django.template.loader import render_to_string
-
-    with translation.override(language or "en"):
-        subject = render_to_string(f"privacy/email/{name}_subject.txt", context)
-        body = render_to_string(f"privacy/email/{name}.txt", context)
-    return " ".join(subject.split()), body
-
-
 def send_export_ready_email(export: DataExport) -> bool:
     from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
     from django.urls import reverse
 
     if export.status != DataExportStatus.READY:
@@ -379,7 +370,9 @@ def send_export_ready_email(export: DataExport) -> bool:
         "url": settings.SITE_URL
         + reverse("privacy_centre:export_download", args=[export.public_id]),
     }
-    subject, body = render_email("export_ready", context, user.preferred_language)
+    with translation.override(user.preferred_language or "en"):
+        subject = render_to_string("privacy/email/export_ready_subject.txt", context).strip()
+        body = render_to_string("privacy/email/export_ready.txt", context)
     EmailMessage(subject=subject, body=body, to=[user.email]).send()
     return True
 
@@ -388,13 +381,16 @@ def send_closure_notice(closure: AccountClosure) -> bool:
     """Send the final email to the old address, then forget the address. A second run finds
     no notice and sends nothing."""
     from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
 
     with transaction.atomic():
         notice = ClosureNotice.objects.select_for_update().filter(closure=closure).first()
         if notice is None:
             return False
         context = {"closure": closure, "site_url": settings.SITE_URL}
-        subject, body = render_email("closed", context, notice.language)
+        with translation.override(notice.language or "en"):
+            subject = render_to_string("privacy/email/closed_subject.txt", context).strip()
+            body = render_to_string("privacy/email/closed.txt", context)
         EmailMessage(subject=subject, body=body, to=[notice.email]).send()
         notice.delete()
     return True
