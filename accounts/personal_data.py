@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from ipmart.core.erasure import identifiers_of, scrub_rows
 from ipmart.core.serialise import rows
 
 from .models import Address, User
@@ -132,7 +133,21 @@ def closed_email(user) -> str:
     return f"closed-account-{user.pk}@closed.invalid"
 
 
+def personal_identifiers(user) -> dict[str, list[str]]:
+    """The person's identifiers for cleaning free text at closure (privacy.registry collects
+    them before any app erases): their email addresses, phones, address lines and names."""
+    values = [user.email, user.phone]
+    values += EmailAddress.objects.filter(user=user).values_list("email", flat=True)
+    names = [user.full_name]
+    for address in Address.objects.filter(user=user):
+        values += [address.line1, address.line2, address.phone]
+        names.append(address.full_name)
+    return {"values": values, "names": names}
+
+
 def erase_user(user) -> None:
+    # Staff's change messages on the account may quote the old values.
+    scrub_rows(_log_entries(user), ["change_message"], identifiers_of(user))
     store = import_string(settings.SESSION_ENGINE + ".SessionStore")
     for session in sessions_of(user):
         store(session_key=session.session_key).delete()  # the cached_db copy in Redis too

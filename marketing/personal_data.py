@@ -124,8 +124,18 @@ def erase_user(user) -> None:
     "account closure", the address goes on the suppression list (HMAC only), subscriptions are
     deleted and the subscriber row (still referenced by the ledger and deliveries) is detached
     from the account."""
+    from ipmart.core.erasure import identifiers_of, scrub_rows
+
+    from .models import Delivery
     from .services import close_subscriber
 
+    # An SMTP error or skip reason may quote the address: cleaned before the subscriber is
+    # detached from the account.
+    scrub_rows(
+        Delivery.objects.filter(subscriber__user=user),
+        ["error", "skip_reason"],
+        identifiers_of(user),
+    )
     close_subscriber(user)
 
 

@@ -12,6 +12,7 @@ that module exists its declarations, export, files, erasure and rules are merged
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ipmart.core.erasure import identifiers_of, scrub_rows
 from ipmart.core.serialise import rows
 
 from . import personal_data_documents as documents
@@ -220,6 +221,22 @@ def scrub_payload(payload: dict) -> dict:
     return payload
 
 
+def personal_identifiers(user) -> dict[str, list[str]]:
+    """Identifiers on the person's orders (for cleaning free text at closure): the order emails,
+    the names (first line) and street lines of the billing and shipping addresses."""
+    values, names = [], []
+    for email, *addresses in Order.objects.for_customer(user).values_list(
+        "email", "billing_address", "shipping_address"
+    ):
+        values.append(email)
+        for address in addresses:
+            lines = [line.strip() for line in (address or "").splitlines() if line.strip()]
+            if len(lines) >= 2:
+                names.append(lines[0])
+                values += lines[1:-1]  # the last line is the postcode and town
+    return {"values": values, "names": names}
+
+
 def erase_user(user) -> None:
     Cart.objects.filter(user=user).delete()  # its lines cascade
     orders = Order.objects.for_customer(user)
@@ -228,8 +245,19 @@ def erase_user(user) -> None:
     for event in events:
         event.payload = scrub_payload(event.payload)
     WebhookEvent.objects.bulk_update(events, ["payload"], batch_size=500)
+    # Staff-written text about the orders (event notes, refund reasons, shipping notes, the
+    # gateway's messages) loses the person's identifiers.
+    identifiers = identifiers_of(user)
+    scrub_rows(OrderEvent.objects.filter(order_id__in=order_ids), ["message"], identifiers)
+    scrub_rows(Refund.objects.filter(order_id__in=order_ids), ["reason"], identifiers)
+    scrub_rows(
+        Shipment.objects.filter(order_id__in=order_ids), ["carrier", "tracking_number"], identifiers
+    )
+    scrub_rows(webhook_events_for(order_ids), ["payload", "result"], identifiers)
+    from accounts.personal_data import closed_email
+
     orders.update(
-        email=f"closed-account-{user.pk}@closed.invalid",
+        email=closed_email(user),
         billing_address=CLOSED_PLACEHOLDER,
     )
     orders.filter(~Q(shipping_address="")).update(shipping_address=CLOSED_PLACEHOLDER)

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -11,9 +13,12 @@ from ipmart.core.admin_mixins import (
     ReadOnlyTabularInline,
     StaffTrailHistoryMixin,
 )
+from ipmart.core.refused import require_permissions
 
 from . import registry
 from .admin_mixins import LogsPersonalDataViewsMixin
+from .breach_notices import missing_notice_parts, notify_affected_people, render_notice
+from .breach_notices import progress as notice_progress
 from .models import (
     OPEN_REQUEST_STATUSES,
     AccessLog,
@@ -103,10 +108,18 @@ class AccessLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Disclosure)
 class DisclosureAdmin(LogsPersonalDataViewsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "subject", "recipient", "data_categories", "purpose", "reference"]
+    list_display = ["at", "subject", "recipient", "categories_shown", "purpose_shown", "reference"]
     list_filter = ["recipient"]
     list_select_related = ["subject"]
     search_fields = ["subject__email", "reference"]
+
+    @admin.display(description=_("data disclosed"))
+    def categories_shown(self, obj: Disclosure) -> str:
+        return obj.data_categories
+
+    @admin.display(description=_("purpose"))
+    def purpose_shown(self, obj: Disclosure) -> str:
+        return obj.purpose
 
     def access_subject(self, obj):
         return obj.subject
@@ -260,6 +273,11 @@ class DataRequestAdmin(
             self.message_user(request, str(error), messages.ERROR)
 
 
+# Sending the breach notice is the register keeper's act: the data protection officer's.
+NOTIFY_PERMISSION = "privacy.change_breach"
+NOTICE_LANGUAGES = [("en", _("English")), ("ms", _("Bahasa Malaysia"))]
+
+
 class BreachAffectedInline(ReadOnlyTabularInline):
     model = BreachAffected
     fields = ["user", "notified_at"]
@@ -295,6 +313,7 @@ class BreachForm(forms.ModelForm):
             "people_notified_at",
             "measures",
             "affected_models",
+            *Breach.NOTICE_FIELDS,
         ]
 
 
@@ -314,15 +333,70 @@ class BreachAdmin(
         "commissioner_notified_at",
         "people_affected",
     ]
-    readonly_fields = ["reference", "commissioner_deadline_shown", "people_deadline_shown"]
+    readonly_fields = [
+        "reference",
+        "commissioner_deadline_shown",
+        "people_deadline_shown",
+        "notification_sent_at",
+    ]
     inlines = [BreachAffectedInline]
     actions = ["list_affected"]
+    change_form_template = "admin/privacy/breach/change_form.html"
 
     def get_fields(self, request, obj=None):
         fields = list(BreachForm.Meta.fields)
         return ["reference", *fields[:5], "commissioner_deadline_shown", *fields[5:]] + [
-            "people_deadline_shown"
+            "people_deadline_shown",
+            "notification_sent_at",
         ]
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:breach_id>/notify/",
+                self.admin_site.admin_view(self.notify_view),
+                name="privacy_breach_notify",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_notify": request.user.has_perm(NOTIFY_PERMISSION),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def notify_view(self, request, breach_id: int):
+        """The officer's page for telling the affected people: the notice as each language's
+        recipients will read it, how many will get it, one button that sends it once through the
+        outbox, then the progress (the page refreshes itself while emails are going)."""
+        require_permissions(request.user, NOTIFY_PERMISSION)
+        breach = get_object_or_404(Breach, pk=breach_id)
+        if request.method == "POST":
+            try:
+                queued = notify_affected_people(breach, acting_user=request.user)
+            except DataRightsError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(
+                    request,
+                    _("%(n)d notices are being sent through the outbox.") % {"n": queued},
+                )
+            return redirect("admin:privacy_breach_notify", breach.pk)
+        state = notice_progress(breach)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": breach,
+            "breach": breach,
+            "title": _("Notify the people affected by %(ref)s") % {"ref": breach.reference},
+            "previews": [(label, render_notice(breach, code)) for code, label in NOTICE_LANGUAGES],
+            "progress": state,
+            "missing": missing_notice_parts(breach),
+            "sending": breach.notification_sent_at is not None and state.waiting > 0,
+        }
+        return render(request, "admin/privacy/breach_notify.html", context)
 
     @admin.display(description=_("notify the Commissioner by"))
     def commissioner_deadline_shown(self, obj):

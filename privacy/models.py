@@ -10,7 +10,6 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -148,17 +147,60 @@ class AccessLog(models.Model):
         return f"Access {self.pk}"
 
 
+# What a disclosure names is stored as codes and translated when shown (the privacy centre is
+# read in the customer's language). record_disclosure also accepts these English labels, so a
+# caller written before the codes keeps working; an unknown value is stored and shown as it is.
+DISCLOSURE_CATEGORIES = {
+    "email_address": _("email address"),
+    "name": _("name"),
+    "phone": _("phone number"),
+    "billing_address": _("billing address"),
+    "shipping_address": _("delivery address"),
+    "billing_country": _("billing country"),
+    "customer_number": _("customer number"),
+    "order_amount": _("order amount"),
+    "order_contents": _("order contents"),
+}
+DISCLOSURE_PURPOSES = {
+    "card_payment": _("Processing the card payment for your order"),
+    "delivery": _("Delivering your order"),
+    "legal_obligation": _("Required by law"),
+}
+
+
+def disclosure_code(value: str, labels: dict) -> str:
+    """The code for `value` (a code already, or one of the English labels), else `value`."""
+    value = value.strip()
+    if value in labels:
+        return value
+    for code, label in labels.items():
+        if value.lower() == _english(label).lower():
+            return code
+    return value
+
+
+def _english(label) -> str:
+    from django.utils import translation
+
+    with translation.override("en"):
+        return str(label)
+
+
 class Disclosure(models.Model):
     """Personal data of `subject` given to a third party (the disclosure register). Written by
     privacy.services.record_disclosure at the moment data leaves the store; the customer sees
-    their rows in the privacy centre."""
+    their rows in the privacy centre, in their language: categories and purpose are stored as
+    codes (DISCLOSURE_CATEGORIES, DISCLOSURE_PURPOSES) and `data_categories` and `purpose`
+    read them translated."""
 
     subject = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disclosures"
     )
     recipient = models.CharField(_("recipient"), max_length=120)
-    data_categories = models.CharField(_("data disclosed"), max_length=300)
-    purpose = models.CharField(_("purpose"), max_length=200)
+    category_codes = models.CharField(
+        _("data disclosed"), max_length=300, db_column="data_categories"
+    )
+    purpose_code = models.CharField(_("purpose"), max_length=200, db_column="purpose")
     reference = models.CharField(_("reference"), max_length=60, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
@@ -170,16 +212,29 @@ class Disclosure(models.Model):
     def __str__(self) -> str:
         return f"Disclosure {self.pk}"
 
-    # The store records its disclosures in English with the words marked for translation
-    # (gettext_noop where they are written); the customer reads them in their language. Words
-    # without a translation show as written.
     @property
-    def purpose_label(self) -> str:
-        return gettext(self.purpose)
+    def data_categories(self) -> str:
+        """The categories disclosed, in the active language."""
+        codes = [code.strip() for code in self.category_codes.split(",") if code.strip()]
+        return ", ".join(str(DISCLOSURE_CATEGORIES.get(code, code)) for code in codes)
+
+    @data_categories.setter
+    def data_categories(self, value: str) -> None:
+        """Comma-separated codes or English labels (stored as codes)."""
+        self.category_codes = ",".join(
+            disclosure_code(item, DISCLOSURE_CATEGORIES)
+            for item in value.split(",")
+            if item.strip()
+        )
 
     @property
-    def data_categories_label(self) -> str:
-        return ", ".join(gettext(part.strip()) for part in self.data_categories.split(","))
+    def purpose(self) -> str:
+        """Why, in the active language."""
+        return str(DISCLOSURE_PURPOSES.get(self.purpose_code, self.purpose_code))
+
+    @purpose.setter
+    def purpose(self, value: str) -> None:
+        self.purpose_code = disclosure_code(value, DISCLOSURE_PURPOSES)
 
 
 # --- Data rights (issue 10): requests, exports, closures, the breach register.
@@ -402,7 +457,26 @@ class Breach(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The notice to affected people (PDPA s. 12B(2)), written by the officer in both languages;
+    # each person gets it in theirs (privacy.rights.notify_affected_people).
+    notice_happened_en = models.TextField(_("notice: what happened (English)"), blank=True)
+    notice_happened_ms = models.TextField(_("notice: what happened (Malay)"), blank=True)
+    notice_measures_en = models.TextField(_("notice: what we are doing (English)"), blank=True)
+    notice_measures_ms = models.TextField(_("notice: what we are doing (Malay)"), blank=True)
+    notice_advice_en = models.TextField(_("notice: what you can do (English)"), blank=True)
+    notice_advice_ms = models.TextField(_("notice: what you can do (Malay)"), blank=True)
+    notification_sent_at = models.DateTimeField(
+        _("notification to affected people started"), null=True, blank=True
+    )
 
+    NOTICE_FIELDS = (
+        "notice_happened_en",
+        "notice_happened_ms",
+        "notice_measures_en",
+        "notice_measures_ms",
+        "notice_advice_en",
+        "notice_advice_ms",
+    )
     COMMISSIONER_HOURS = 72
     PEOPLE_DAYS = 7
 
@@ -423,6 +497,13 @@ class Breach(models.Model):
         start = self.commissioner_notified_at or self.commissioner_deadline
         return start + datetime.timedelta(days=self.PEOPLE_DAYS)
 
+    def notice_for(self, language: str) -> dict[str, str]:
+        suffix = "ms" if language == "ms" else "en"
+        return {
+            part: getattr(self, f"notice_{part}_{suffix}")
+            for part in ("happened", "measures", "advice")
+        }
+
 
 class BreachAffected(models.Model):
     """One customer affected by a breach (listed from the registry's categories)."""
@@ -431,6 +512,8 @@ class BreachAffected(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="breaches"
     )
+    # Set in the same transaction as the email is sent: the row (unique per breach and person)
+    # is the guard that sends each person the notice once.
     notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -17,7 +17,7 @@ from .models import (
 
 ACCEPTANCE_FIELDS = ["policy", "accepted_at", "method", "ip_address", "user_agent"]
 ACCESS_FIELDS = ["at", "actor_role", "action", "target_type", "detail"]
-DISCLOSURE_FIELDS = ["recipient", "data_categories", "purpose", "reference", "at"]
+DISCLOSURE_FIELDS = ["recipient", "category_codes", "purpose_code", "reference", "at"]
 REQUEST_FIELDS = [
     "reference",
     "kind",
@@ -30,6 +30,18 @@ REQUEST_FIELDS = [
     "extension_reason",
     "resolution",
     "closed_at",
+]
+BREACH_TEXT_FIELDS = [
+    "summary",
+    "description",
+    "data_categories",
+    "measures",
+    "notice_happened_en",
+    "notice_happened_ms",
+    "notice_measures_en",
+    "notice_measures_ms",
+    "notice_advice_en",
+    "notice_advice_ms",
 ]
 EXPORT_FIELDS = ["status", "created_at", "ready_at", "expires_at", "size_bytes"]
 RECORDS = _("Privacy records: policies you accepted, requests you made, who saw your data")
@@ -155,7 +167,31 @@ def export_user(user) -> dict[str, list[dict]]:
 
 
 def erase_user(user) -> None:
+    """Exports go, request texts are blanked, and staff-written text linked to the person (the
+    breach register's entries for breaches that affected them, disclosures, the access log's
+    detail) loses their identifiers (ipmart.core.erasure): the access log, append-only, through
+    its one allowed erasure (privacy.services.erase_access_log_details)."""
+    from ipmart.core.erasure import identifiers_of, scrub_rows
+
     from .exports import delete_export_file
+    from .models import Breach
+    from .services import erase_access_log_details
+
+    identifiers = identifiers_of(user)
+    breaches = Breach.objects.filter(affected__user=user).distinct()
+    scrub_rows(Breach.objects.filter(pk__in=breaches.values("pk")), BREACH_TEXT_FIELDS, identifiers)
+    scrub_rows(
+        Disclosure.objects.filter(subject=user),
+        ["recipient", "category_codes", "purpose_code", "reference"],
+        identifiers,
+    )
+    erase_access_log_details(
+        [
+            row.pk
+            for row in AccessLog.objects.filter(subject=user).only("pk", "detail", "target_id")
+            if identifiers.found_in(row.detail)
+        ]
+    )
 
     for export in DataExport.objects.filter(user=user):
         delete_export_file(export)

@@ -11,7 +11,9 @@ category in the privacy centre). An app may also list, in `NO_PERSONAL_DATA = {"
 "why"}`, its models that look personal to the registry test but hold no personal data.
 `erase_user(user)` gets the user as it was before closure: no app changes the object passed in
 (accounts anonymises its own copy), so an app after accounts still sees the old email, e.g. to
-suppress it. Optional hooks an app may add (never required): `consent_history(user) -> list[dict]` (rows with
+suppress it; the person's identifiers, collected before any app erases through the optional
+`personal_identifiers(user)` hooks, are available to every app's `erase_user` through
+`ipmart.core.erasure.identifiers_of(user)` to clean staff-written free text. Optional hooks an app may add (never required): `consent_history(user) -> list[dict]` (rows with
 "at", "topic", "action", "source": shown in the privacy centre) and `stop_direct_marketing(user)
 -> int` (called by the centre's "stop all direct marketing" button).
 """
@@ -31,6 +33,8 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import transaction
 from django.utils.module_loading import import_string
+
+from ipmart.core.erasure import Identifiers, erasing
 
 MODULE_NAME = "personal_data"
 ON_CLOSURE = ("erase", "anonymise", "keep")
@@ -241,11 +245,27 @@ def erase_user(user) -> list[str]:
     """Delete or anonymise everything about `user`, every app in one transaction, top app
     first. Returns the app labels in the order they ran. Any app raising rolls all back."""
     done = []
-    with transaction.atomic():
+    with transaction.atomic(), erasing(user, personal_identifiers(user)):
         for app in discover():
             app.module.erase_user(user)
             done.append(app.app_label)
     return done
+
+
+def personal_identifiers(user) -> Identifiers:
+    """The person's identifiers (emails, names, phones, address lines) from every app's optional
+    `personal_identifiers(user) -> {"values": [...], "names": [...]}` hook, collected before any
+    app erases; each app's `erase_user` removes them from its free text
+    (`ipmart.core.erasure.identifiers_of`)."""
+    values = [user.email, getattr(user, "phone", "")]
+    names = [getattr(user, "full_name", "")]
+    for app in discover():
+        hook = app.hook("personal_identifiers")
+        if hook is not None:
+            found = hook(user) or {}
+            values += list(found.get("values", ()))
+            names += list(found.get("names", ()))
+    return Identifiers.from_values(values, names=names)
 
 
 def consent_history(user) -> list[dict] | None:

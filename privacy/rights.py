@@ -31,7 +31,7 @@ from .models import (
     DataRequestKind,
     DataRequestStatus,
 )
-from .services import REQUEST_EXTENSION_DAYS, open_data_request
+from .services import REQUEST_EXTENSION_DAYS, open_data_request, text_digest
 
 
 class DataRightsError(Exception):
@@ -174,16 +174,9 @@ def extend_data_request(
         request,
         action="update",
         changes={"extended_due_on": ["", request.extended_due_on.isoformat()]},
-        detail=_text_digest(request.extension_reason),
+        detail=text_digest(request.extension_reason),
     )
     return request
-
-
-def _text_digest(text: str) -> str:
-    # The trail names a text change (the customer's request, the answer) without copying it.
-    from .services import _text_digest as digest
-
-    return digest(text) if text else ""
 
 
 @transaction.atomic
@@ -197,7 +190,7 @@ def answer_data_request(
     request = DataRequest.objects.select_for_update().get(pk=request.pk)
     if status == DataRequestStatus.REFUSED and not resolution.strip():
         raise DataRightsError(_("A refusal states its reasons."))
-    trail = {"status": lambda value: DataRequestStatus(value).label, "resolution": _text_digest}
+    trail = {"status": lambda value: DataRequestStatus(value).label, "resolution": text_digest}
     before = snapshot(request, trail, trail)
     request.status = status
     request.resolution = resolution.strip()
@@ -233,9 +226,14 @@ def record_breach(
     commissioner_notified_at=None,
     people_notified_at=None,
     measures: str = "",
+    **notice: str,
 ) -> Breach:
     """Write a breach to the register. The Commissioner's 72-hour deadline runs from
-    `discovered_at`. `affected_models` are declared models; see `list_affected_customers`."""
+    `discovered_at`. `affected_models` are declared models; see `list_affected_customers`.
+    `notice`: the notice to affected people (Breach.NOTICE_FIELDS), if already written."""
+    unexpected = set(notice) - set(Breach.NOTICE_FIELDS)
+    if unexpected:
+        raise TypeError(f"record_breach() got unexpected arguments {sorted(unexpected)}")
     unknown = set(affected_models or []) - {d.model_label for d in registry.declarations()}
     if unknown:
         raise DataRightsError(f"not declared personal data: {', '.join(sorted(unknown))}")
@@ -254,6 +252,7 @@ def record_breach(
         measures=measures,
         recorded_by=acting_user,
         created_at=now,
+        **{name: value or "" for name, value in notice.items()},
     )
     record_staff_change(
         acting_user,
@@ -275,6 +274,7 @@ BREACH_FIELDS = (
     "people_notified_at",
     "measures",
     "affected_models",
+    *Breach.NOTICE_FIELDS,
 )
 
 
@@ -293,7 +293,7 @@ def update_breach(breach: Breach, *, data: dict, acting_user: AbstractBaseUser) 
             value = data[name]
             if name == "affected_models":
                 value = sorted(value or [])
-            elif name in {"description", "measures"}:
+            elif name in {"description", "measures", *Breach.NOTICE_FIELDS}:
                 value = value or ""
             elif name == "people_affected":
                 value = value or 0

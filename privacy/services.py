@@ -9,7 +9,7 @@ import zoneinfo
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from ipmart.core.audit import record_staff_change, save_with_trail
@@ -96,8 +96,11 @@ def publish_policy(policy: PolicyVersion, *, acting_user: User | None) -> Policy
     return policy
 
 
-def _text_digest(text: str) -> str:
-    # The trail names a text change without copying the whole policy into it.
+def text_digest(text: str) -> str:
+    """How the trail names a text change without copying the text (a policy, a customer's
+    request, an answer): its length and a short hash; empty text stays empty."""
+    if not text:
+        return ""
     return f"{len(text)} characters, sha256 {hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
@@ -114,7 +117,7 @@ def save_policy_draft(policy: PolicyVersion, *, acting_user: User | None) -> Pol
         policy,
         acting_user=acting_user,
         fields=["version", "effective_date", "summary", "body_en", "body_ms"],
-        formatters={"body_en": _text_digest, "body_ms": _text_digest},
+        formatters={"body_en": text_digest, "body_ms": text_digest},
     )
     return policy
 
@@ -206,13 +209,29 @@ def record_disclosure(
     `subject` for `purpose`. Call it in the same transaction as the act of sending."""
     if not data_categories:
         raise ValueError("a disclosure names the categories of data disclosed")
-    return Disclosure.objects.create(
-        subject=subject,
-        recipient=recipient,
-        data_categories=", ".join(data_categories),
-        purpose=purpose,
-        reference=reference,
-    )
+    disclosure = Disclosure(subject=subject, recipient=recipient, reference=reference)
+    # Stored as codes (an English label is mapped to its code), shown translated.
+    disclosure.data_categories = ",".join(data_categories)
+    disclosure.purpose = purpose
+    disclosure.save()
+    return disclosure
+
+
+ERASED = "[erased]"
+
+
+def erase_access_log_details(row_ids: list[int]) -> int:
+    """Account closure: the access log is append-only, and the one change it allows is its
+    `detail` replaced by ERASED, through the SECURITY DEFINER function
+    `privacy_accesslog_erase_details` (migration privacy.0008); the application's role cannot
+    update a row directly. Who saw which record, when, stays. Returns the rows changed."""
+    if not row_ids:
+        return 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT privacy_accesslog_erase_details(%s::bigint[])", [row_ids])
+            return int(cursor.fetchone()[0])
+    return AccessLog.objects.filter(pk__in=row_ids).update(detail=ERASED)
 
 
 def log_access_many(

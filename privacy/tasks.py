@@ -4,7 +4,7 @@ twice (the export's status, the closure notice's row and the rules' own conditio
 from celery import shared_task
 from django.utils import timezone
 
-from .models import AccountClosure, DataExport
+from .models import AccountClosure, BreachAffected, DataExport
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -29,6 +29,14 @@ def send_closure_notice_task(closure_id: int) -> bool:
 
     closure = AccountClosure.objects.filter(pk=closure_id).first()
     return bool(closure) and send_closure_notice(closure)
+
+
+@shared_task
+def send_breach_notice_task(affected_id: int) -> bool:
+    from .breach_notices import send_breach_notice
+
+    affected = BreachAffected.objects.filter(pk=affected_id).first()
+    return bool(affected) and send_breach_notice(affected)
 
 
 @shared_task

@@ -104,3 +104,52 @@ def save_with_trail(
         action="update" if before is not None else "create",
         changes=diff(old, new),
     )
+
+
+# --- Erasing personal values from the trail (account closure)
+#
+# The trail stays append-only. The one change PostgreSQL lets through is erasure: a value of
+# `changes` (old or new), `detail` or `object_repr` replaced by the fixed marker ERASED, and only
+# through the SECURITY DEFINER function `core_staffchange_erase_values` (migration
+# core.0005_erasable_trail). The trigger checks that the update comes from that
+# function (the table owner as current_user, with its transaction-local flag set), that no other
+# column changed, that `changes` keeps its fields and that every value that changed is now the
+# marker. The application's role owns nothing, so it can neither update a row directly nor
+# write anything but the marker: who changed which field of which record, and when, survives.
+
+ERASED = "[erased]"
+
+
+def erase_personal_values(changes: Iterable[StaffChange], identifiers) -> int:
+    """Replace with ERASED every value of `changes` (rows of the trail) in which one of
+    `identifiers` (an `ipmart.core.erasure.Identifiers`) is found. Returns the rows changed."""
+    import json
+
+    from django.db import connection
+
+    changed = 0
+    for change in changes:
+        new_changes = {
+            name: [ERASED if identifiers.found_in(str(value)) else value for value in pair]
+            if isinstance(pair, list)
+            else (ERASED if identifiers.found_in(str(pair)) else pair)
+            for name, pair in (change.changes or {}).items()
+        }
+        erase_detail = identifiers.found_in(change.detail)
+        erase_repr = identifiers.found_in(change.object_repr)
+        if new_changes == change.changes and not erase_detail and not erase_repr:
+            continue
+        changed += 1
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT core_staffchange_erase_values(%s, %s::jsonb, %s, %s)",
+                    [change.pk, json.dumps(new_changes), erase_detail, erase_repr],
+                )
+        else:  # SQLite (make run): no trigger to satisfy
+            StaffChange.objects.filter(pk=change.pk).update(
+                changes=new_changes,
+                detail=ERASED if erase_detail else change.detail,
+                object_repr=ERASED if erase_repr else change.object_repr,
+            )
+    return changed

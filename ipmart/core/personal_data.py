@@ -12,7 +12,7 @@ DECLARATIONS = [
         "model": "core.StaffChange",
         "fields": ["at", "action", "object_repr", "changes", "detail"],
         "category": _("Changes staff made to your account, or that you made as staff"),
-        "on_closure": "keep",
+        "on_closure": "anonymise",
         "keep_reason": _(
             "The audit trail of staff changes is the store's accountability record: append-only, "
             "kept to show who changed what (prices, refunds, staff access)."
@@ -49,4 +49,37 @@ def export_user(user) -> dict[str, list[dict]]:
 
 
 def erase_user(user) -> None:
-    """Kept on closure (see DECLARATIONS): the trail is append-only."""
+    """The rows stay (the trail is append-only), but every value naming the person (their email,
+    name, phone, address lines) becomes "[erased]" (ipmart.core.audit.erase_personal_values):
+    in the rows about their account, and in any row quoting their email, full name, phone or
+    an address line (e.g. staff changing an order's address). Name parts alone are looked for
+    only in the rows about the account, so another "Aminah" keeps her trail."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast
+
+    from .audit import erase_personal_values
+    from .erasure import identifiers_of
+    from .models import StaffChange
+
+    identifiers = identifiers_of(user)
+    user_type = ContentType.objects.get_for_model(type(user), for_concrete_model=False)
+    erase_personal_values(
+        StaffChange.objects.filter(content_type=user_type, object_id=str(user.pk)), identifiers
+    )
+    specific = identifiers.without_name_parts()
+    fragments = specific.search_fragments()
+    if not fragments:
+        return
+    quoting = Q()
+    for fragment in fragments:
+        quoting |= (
+            Q(changes_text__icontains=fragment)
+            | Q(detail__icontains=fragment)
+            | Q(object_repr__icontains=fragment)
+        )
+    candidates = (
+        StaffChange.objects.alias(changes_text=Cast("changes", TextField()))
+        .filter(quoting)
+        .exclude(content_type=user_type, object_id=str(user.pk))
+    )
+    erase_personal_values(candidates.iterator(), specific)

@@ -367,6 +367,9 @@ UNPAID_ORDER_RETENTION_DAYS = env.int("UNPAID_ORDER_RETENTION_DAYS", default=90)
 IP_ADDRESS_RETENTION_DAYS = env.int("IP_ADDRESS_RETENTION_DAYS", default=365)
 # The old address of a closed account, kept only to send the final email, goes after this.
 CLOSURE_NOTICE_RETENTION_DAYS = env.int("CLOSURE_NOTICE_RETENTION_DAYS", default=7)
+# The data protection officer's contact, given to people in a breach notice.
+DPO_EMAIL = env.str("DPO_EMAIL", default="dpo@ipmart.com.my")
+DPO_PHONE = env.str("DPO_PHONE", default="+60 3-2711 0000")
 CELERY_BEAT_SCHEDULE["retention"] = {
     "task": "privacy.tasks.retention_task",
     "schedule": 24 * 60 * 60.0,

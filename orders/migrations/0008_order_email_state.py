@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0007_sf_catalogue_images_malay_featured'),
+        ('orders', '0007_catalogue_images_malay_featured'),
     ]
 
     operations = [

@@ -109,6 +109,11 @@ def _pages():
         (reverse("admin:marketing_campaign_preview", args=[campaign.pk]), view_campaign),
         (reverse("admin:marketing_campaign_progress", args=[campaign.pk]), view_campaign),
     ]
+    # The data protection officer's breach notice page (preview, send, progress).
+    breach = ROW_MAKERS["privacy.Breach"](1)[0]
+    pages.append(
+        (reverse("admin:privacy_breach_notify", args=[breach.pk]), _all("privacy.change_breach"))
+    )
     return pages
 
 

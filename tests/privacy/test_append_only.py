@@ -257,6 +257,9 @@ ALLOWED_ACCESS_LOG_WRITES = {
     (os.path.join("privacy", "services.py"), ("AccessLog()",)),
     (os.path.join("privacy", "services.py"), ("objects", "bulk_create")),
     (os.path.join("privacy", "retention.py"), ("objects", "filter", "update")),
+    # erase_access_log_details off PostgreSQL (no trigger there; on PostgreSQL it calls the
+    # SECURITY DEFINER function the trigger allows)
+    (os.path.join("privacy", "services.py"), ("objects", "filter", "update")),
 }
 
 

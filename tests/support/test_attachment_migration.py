@@ -14,7 +14,7 @@ from tests.factories import InquiryFactory
 from tests.orders.verification_helpers import stored_files, use_vault_dir
 
 BEFORE = [("support", "0005_inquiry_data_request")]
-AFTER = [("support", "0006_gap_support_attachments_in_vault")]
+AFTER = [("support", "0006_attachments_in_vault")]
 
 
 def _migrate(targets):
