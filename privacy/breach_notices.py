@@ -15,13 +15,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ipmart.core.audit import record_staff_change
+from ipmart.core.mail import build_email, render_email
+from ipmart.core.message_ids import stable_message_id
 from ipmart.core.outbox import enqueue
 
 from . import registry
@@ -80,16 +80,14 @@ def notice_context(breach: Breach, language: str, *, name: str = "") -> dict[str
 
 
 def render_notice(breach: Breach, language: str, *, name: str = "") -> dict[str, str]:
-    """Subject, text and HTML of the notice in `language` (the admin's preview, the email)."""
-    context = notice_context(breach, language, name=name)
-    with translation.override(language):
-        return {
-            "subject": render_to_string("privacy/email/breach_notice_subject.txt", context)
-            .strip()
-            .replace("\n", " "),
-            "text": render_to_string("privacy/email/breach_notice.txt", context),
-            "html": render_to_string("privacy/email/breach_notice.html", context),
-        }
+    """Subject, text and HTML of the notice in `language` (the admin's preview, the email),
+    through the shared email layout."""
+    rendered = render_email(
+        "privacy/email/breach_notice",
+        notice_context(breach, language, name=name),
+        language=language,
+    )
+    return {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
 
 
 def missing_notice_parts(breach: Breach) -> list[str]:
@@ -153,12 +151,13 @@ def send_breach_notice(affected: BreachAffected) -> bool:
             return False
         user, breach = row.user, row.breach
         language = user.preferred_language if user.preferred_language in LANGUAGES else "en"
-        rendered = render_notice(breach, language, name=user.full_name)
-        message = EmailMultiAlternatives(
-            subject=rendered["subject"], body=rendered["text"], to=[user.email]
-        )
-        message.attach_alternative(rendered["html"], "text/html")
-        message.send()
+        build_email(
+            "privacy/email/breach_notice",
+            notice_context(breach, language, name=user.full_name),
+            to=[user.email],
+            language=language,
+            headers={"Message-ID": stable_message_id("breach-notice", row.pk)},
+        ).send()
         now = timezone.now()
         row.notified_at = now
         row.save(update_fields=["notified_at"])

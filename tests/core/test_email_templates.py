@@ -145,6 +145,28 @@ def _support(language, *, guest=False, resolved=False, with_message=True):
     }  # fmt: skip
 
 
+def _breach_notice(language):
+    """What privacy.breach_notices passes the notice: the officer's own words in both languages."""
+    from privacy.breach_notices import notice_context
+    from privacy.models import Breach
+
+    breach = Breach(
+        reference="BR-2026-001",
+        summary="Orders exported to a wrong address",
+        data_categories="contact details",
+        discovered_at=timezone.make_aware(datetime.datetime(2026, 11, 27, 9, 30)),
+        occurred_at=timezone.make_aware(datetime.datetime(2026, 11, 26, 22, 5)),
+        affected_models=["orders.Order"],
+        notice_happened_en="A list of orders was emailed to a courier by mistake.",
+        notice_happened_ms="Senarai pesanan telah dihantar kepada kurier secara tersilap.",
+        notice_measures_en="The courier deleted it and confirmed so in writing.",
+        notice_measures_ms="Kurier telah memadamnya dan mengesahkannya secara bertulis.",
+        notice_advice_en="Be careful with calls that ask for your order details.",
+        notice_advice_ms="Berhati-hati dengan panggilan yang meminta butiran pesanan anda.",
+    )
+    return notice_context(breach, language, name="Aina Rahman")
+
+
 def _account(language, **extra):
     """What accounts.adapters.AccountAdapter.send_mail passes allauth's templates."""
     return {
@@ -183,6 +205,7 @@ CONTEXTS = {
         "url": SITE + reverse("privacy_centre:export_download", args=[uuid.uuid4()]),
     },
     "privacy/email/closed": lambda lang: {},
+    "privacy/email/breach_notice": lambda lang: _breach_notice(lang),
     "account/email/email_confirmation_signup": _confirm,
     "account/email/email_confirmation": _confirm,
     "account/email/password_reset_key": lambda lang: _account(
