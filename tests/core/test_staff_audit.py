@@ -45,6 +45,11 @@ def _product_form(product, **changes):
         "is_active": "on",
         "key_pattern": "",
         "key_low_threshold": 10,
+        # the images inline's management form (no image added)
+        "images-TOTAL_FORMS": 0,
+        "images-INITIAL_FORMS": 0,
+        "images-MIN_NUM_FORMS": 0,
+        "images-MAX_NUM_FORMS": 1000,
     }
     data.update(changes)
     return data

@@ -125,9 +125,10 @@ def test_the_status_view_gives_the_owner_the_issued_keys_and_is_never_stored(cli
         "waiting": False,
         "retry_after": None,
     }
-    # the session and user, then the order with its lines and issued keys: nothing per line
+    # the session and user, then the order with its lines, issued and revoked keys: nothing
+    # per line
     order_queries = [q for q in queries.captured_queries if "orders_" in q["sql"]]
-    assert len(order_queries) == 3
+    assert len(order_queries) == 4
 
 
 def test_the_status_view_says_to_ask_again_while_keys_are_not_issued(client):

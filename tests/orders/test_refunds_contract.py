@@ -31,7 +31,14 @@ from orders.models import (
 from orders.services.checkout import place_order
 from orders.services.errors import ShopError
 from orders.services.refunds import refund_order, refund_order_lines
-from tests.factories import AddressFactory, ProductFactory, StaffFactory, UserFactory, cart_with
+from tests.factories import (
+    AddressFactory,
+    ProductFactory,
+    StaffFactory,
+    UserFactory,
+    cart_with,
+    free_shipping,
+)
 from tests.orders.conftest import APPROVED, HostedPage, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -50,6 +57,7 @@ class PaidOrder:
             cart=cart_with(self.user, *items),
             billing_address=address,
             shipping_address=address if physical else None,
+            shipping_method=free_shipping() if physical else None,
         )
         client.force_login(self.user)
         response = client.post(f"/orders/{self.order.number}/pay/", SERVER_NAME="127.0.0.1")
