@@ -35,26 +35,31 @@ def bump_catalogue_version() -> None:
     transaction.on_commit(_bump)
 
 
-def tax_rates() -> dict:
+def tax_rates(version: int | None = None) -> dict:
     """{product kind: rate %} for showing cart totals, cached per catalogue version (a rate
-    changed in admin bumps it). Placing an order reads the table itself."""
+    changed in admin bumps it). Placing an order reads the table itself. `version`: the
+    catalogue version the caller already read for this request (one shared-cache read)."""
     from .models import TaxRate
 
+    if version is None:
+        version = catalogue_version()
     return cached_fragment(
-        f"orders:tax-rates:{catalogue_version()}",
+        f"orders:tax-rates:{version}",
         lambda: {rate.kind: rate.rate_percent for rate in TaxRate.objects.all()},
     )
 
 
-def displayed_availability(products: list) -> dict[int, int]:
+def displayed_availability(products: list, version: int | None = None) -> dict[int, int]:
     """Units left of each product, for showing a cart: cached per catalogue version, which every
     reservation, release and key import bumps. Adding to the cart and placing an order check
-    the database itself."""
+    the database itself. `version` as for tax_rates()."""
     from .services.availability import available_units
 
+    if version is None:
+        version = catalogue_version()
     ids = ",".join(str(pk) for pk in sorted(p.pk for p in products))
     return cached_fragment(
-        f"orders:availability:{catalogue_version()}:{ids}", lambda: available_units(products)
+        f"orders:availability:{version}:{ids}", lambda: available_units(products)
     )
 
 

@@ -42,6 +42,19 @@ def get_cart(request: HttpRequest, *, create: bool = False) -> Cart | None:
     return cart
 
 
+CART_LINE_FIELDS = (
+    "cart_id",
+    "quantity",
+    "product__kind",
+    "product__name",
+    "product__name_ms",
+    "product__slug",
+    "product__price_sen",
+    "product__stock",
+    "product__is_active",
+)
+
+
 def get_cart_lines(request: HttpRequest) -> list[CartLine]:
     """The lines of this request's cart with their products, in one query."""
     if request.user.is_authenticated:
@@ -52,7 +65,8 @@ def get_cart_lines(request: HttpRequest) -> list[CartLine]:
         )
     else:
         return []
-    return list(lines.select_related("product").order_by("id"))
+    # Only the product columns a cart shows and prices (not its descriptions and key settings).
+    return list(lines.select_related("product").only(*CART_LINE_FIELDS).order_by("id"))
 
 
 def get_order_for_customer(user: Any, number: str) -> Order:

@@ -286,11 +286,14 @@ def cart_remove(request, product_id: int):
     return redirect("orders:cart")
 
 
-def _cart_summary(lines, *, shipping=None):
+def _cart_summary(lines, *, shipping=None, version=None):
     """The cart's rows and totals. `shipping` (a shipping.MethodOption) adds its price and its
-    tax at the service tax rate; without it the totals are before shipping."""
-    rates = tax_rates() if lines else {}
-    available = displayed_availability([line.product for line in lines]) if lines else {}
+    tax at the service tax rate; without it the totals are before shipping. `version`: the
+    catalogue version already read for this request (else read here, once for both lookups)."""
+    if lines and version is None:
+        version = catalogue_version()
+    rates = tax_rates(version) if lines else {}
+    available = displayed_availability([line.product for line in lines], version) if lines else {}
     rows, subtotal, tax = [], 0, 0
     for line in lines:
         amount = line.product.price_sen * line.quantity
@@ -323,7 +326,7 @@ def _cart_summary(lines, *, shipping=None):
     }
 
 
-def _shipping_estimate(request, summary) -> dict | None:
+def _shipping_estimate(request, summary, *, version=None) -> dict | None:
     """The cart's shipping estimate: the cheapest method of the zone of the customer's default
     shipping address (Peninsular Malaysia for a visitor or a customer without one), with tax."""
     if not summary["needs_shipping"]:
@@ -335,7 +338,7 @@ def _shipping_estimate(request, summary) -> dict | None:
         return {"zone": ShippingZone(zone).label, "from_sen": None}
     from .money import tax_sen
 
-    rate = shipping_tax_rate(tax_rates())
+    rate = shipping_tax_rate(tax_rates(version))
     return {
         "zone": ShippingZone(zone).label,
         "from_sen": cheapest.price_sen + tax_sen(cheapest.price_sen, rate),
@@ -343,8 +346,12 @@ def _shipping_estimate(request, summary) -> dict | None:
 
 
 def cart_view(request):
-    summary = _cart_summary(get_cart_lines(request))
-    context = {"summary": summary, "shipping_estimate": _shipping_estimate(request, summary)}
+    lines = get_cart_lines(request)
+    # One read of the catalogue version (a shared-cache round trip) for every cached lookup below.
+    version = catalogue_version() if lines else None
+    summary = _cart_summary(lines, version=version)
+    estimate = _shipping_estimate(request, summary, version=version)
+    context = {"summary": summary, "shipping_estimate": estimate}
     return render(request, "orders/cart.html", context)
 
 
@@ -420,9 +427,17 @@ def _send_to_gateway(request, order: Order):
     return redirect(url)
 
 
+ORDER_LIST_FIELDS = ("number", "placed_at", "status", "total_sen", "refunded_sen")
+
+
 @login_required
 def order_list(request):
-    orders = Order.objects.for_customer(request.user).order_by("-placed_at", "-id")
+    # Only the columns a row shows (an order has two dozen, addresses and gateway facts).
+    orders = (
+        Order.objects.for_customer(request.user)
+        .only(*ORDER_LIST_FIELDS)
+        .order_by("-placed_at", "-id")
+    )
     page = WindowPage.of(orders, requested_page(request), per_page=20)
     return render(request, "orders/order_list.html", {"page": page})
 

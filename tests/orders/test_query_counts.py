@@ -4,6 +4,7 @@ most 10 per page; placing an order runs the same number whatever the number of l
 
 import datetime
 import re
+from unittest import mock
 
 import pytest
 from django.core.cache import cache
@@ -11,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from orders.catalogue import _bump
+from orders.catalogue import _bump, catalogue_version
 from orders.models import (
     CartLine,
     LicenceKey,
@@ -169,6 +170,27 @@ def test_cart_runs_the_same_queries_with_2_and_30_lines(client):
     assert large_html.count('class="quantity-form"') == 30
     assert small == large
     assert large <= PAGE_BUDGET
+
+
+def test_cart_reads_the_catalogue_version_once_per_page(client):
+    # given a logged-in customer whose cart needs shipping (rates, availability and the
+    # shipping estimate are all cached per catalogue version)
+    customer = CustomerFactory()
+    cart = cart_with(customer)
+    _fill_cart(cart, 2, start=0, category=CategoryFactory())
+    free_shipping()
+    client.force_login(customer)
+    client.get("/cart/")
+    # when
+    with (
+        mock.patch("orders.views.catalogue_version", wraps=catalogue_version) as in_view,
+        mock.patch("orders.catalogue.catalogue_version", wraps=catalogue_version) as inside,
+    ):
+        _count, html = _get(client, "/cart/")
+    # then one shared-cache read of the version serves the whole page
+    assert in_view.call_count + inside.call_count == 1
+    assert html.count('class="quantity-form"') == 2
+    assert 'class="shipping-estimate"' in html
 
 
 def _bulk_orders(user, n: int, *, start: int) -> None:
