@@ -24,6 +24,7 @@ from ipmart.core.request_id import (
     current_request_id,
     request_id_context,
 )
+from tests.celery_app import forget_connections
 from tests.core import task_handlers
 from tests.orders.conftest import wait_until
 
@@ -104,12 +105,10 @@ def broker(redis_url):
         task_always_eager=False,
         task_default_queue=f"request-id-test-{uuid.uuid4().hex[:8]}",
     )
-    app._pool = None
-    app.amqp._producer_pool = None
+    forget_connections(app)
     yield app
     app.conf.update(**previous)
-    app._pool = None
-    app.amqp._producer_pool = None
+    forget_connections(app)
 
 
 @pytest.fixture

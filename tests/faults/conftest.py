@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.celery_app import forget_connections
 from tests.conftest import missing_service
 
 
@@ -75,11 +76,6 @@ def private_redis():
     redis.stop()
 
 
-def _forget_broker_connections(app) -> None:
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def celery_worker_on(private_redis):
     """A real Celery worker thread consuming from the private Redis; the store (live server
@@ -92,7 +88,7 @@ def celery_worker_on(private_redis):
     keys = ["broker_url", "result_backend", "task_always_eager"]
     previous = {key: app.conf[key] for key in keys}
     app.conf.update(broker_url=private_redis.url, result_backend=None, task_always_eager=False)
-    _forget_broker_connections(app)
+    forget_connections(app)
     try:
         with start_worker(
             app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30
@@ -102,7 +98,7 @@ def celery_worker_on(private_redis):
                 private_redis.start()  # let the worker shut down cleanly
     finally:
         app.conf.update(**previous)
-        _forget_broker_connections(app)
+        forget_connections(app)
 
 
 class RestartableSandbox:

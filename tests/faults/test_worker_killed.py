@@ -17,8 +17,8 @@ from django.utils import timezone
 from ipmart.core import outbox
 from ipmart.core.models import OutboxMessage
 from orders.models import Fulfilment, LicenceKey, LicenceKeyStatus, OrderStatus
+from tests.celery_app import forget_connections
 from tests.factories import LicenceKeyFactory, OrderFactory, OrderLineFactory, ProductFactory
-from tests.faults.conftest import _forget_broker_connections
 from tests.faults.invariants import assert_store_invariants
 from tests.orders.conftest import wait_until
 
@@ -43,10 +43,10 @@ def broker(private_redis):
     keys = ["broker_url", "result_backend", "task_always_eager"]
     previous = {key: app.conf[key] for key in keys}
     app.conf.update(broker_url=private_redis.url, result_backend=None, task_always_eager=False)
-    _forget_broker_connections(app)
+    forget_connections(app)
     yield app
     app.conf.update(**previous)
-    _forget_broker_connections(app)
+    forget_connections(app)
 
 
 def start_worker_process(private_redis, tmp_path) -> subprocess.Popen:

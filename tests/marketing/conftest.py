@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from ipmart.celery import app
+from tests.celery_app import forget_connections
 
 
 def free_port() -> int:
@@ -65,11 +66,6 @@ def smtp_settings(settings, smtp_server):
     return smtp_server
 
 
-def _forget_broker_connections() -> None:
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def celery_worker_thread(redis_url):
     """A real Celery worker (solo pool, in a thread of this process) on Redis."""
@@ -78,10 +74,10 @@ def celery_worker_thread(redis_url):
     keys = ["broker_url", "result_backend", "task_always_eager"]
     previous = {key: app.conf[key] for key in keys}
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
-    _forget_broker_connections()
+    forget_connections(app)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
             yield app
     finally:
         app.conf.update(**previous)
-        _forget_broker_connections()
+        forget_connections(app)

@@ -27,10 +27,9 @@ from marketing.models import (
     SubscriptionStatus,
 )
 from marketing.sending import CLAIM_CHUNK
+from tests.celery_app import forget_connections
 from tests.factories import CampaignFactory, StaffFactory
 from tests.factories.marketing import topic
-
-from .conftest import _forget_broker_connections
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis, pytest.mark.postgres]
 
@@ -119,14 +118,14 @@ def broker(redis_url, settings):
     keys = ["broker_url", "result_backend", "task_always_eager"]
     previous = {key: app.conf[key] for key in keys}
     app.conf.update(broker_url=redis_url, result_backend=None, task_always_eager=False)
-    _forget_broker_connections()
+    forget_connections(app)
     import redis
 
     redis.Redis.from_url(redis_url).delete("celery")  # no stale messages from earlier runs
     settings.OUTBOX_RELAY_LEASE_SECONDS = 4
     yield redis_url
     app.conf.update(**previous)
-    _forget_broker_connections()
+    forget_connections(app)
 
 
 def test_a_worker_killed_mid_campaign_loses_or_duplicates_nothing_unaccounted(

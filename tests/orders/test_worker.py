@@ -8,17 +8,10 @@ from django.core import mail
 from ipmart.celery import app
 from orders.models import Fulfilment, LicenceKey, LicenceKeyStatus, OrderStatus
 from orders.tasks import fulfil_order_task
+from tests.celery_app import forget_connections
 from tests.factories import LicenceKeyFactory, OrderFactory, OrderLineFactory, ProductFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
-
-
-def _forget_broker_connections() -> None:
-    """Celery keeps the producer pool of the broker URL it first published to; an earlier test
-    may have pointed the app elsewhere, so drop the app's references (what Celery itself does
-    after a fork). Kombu's own registry keys pools by URL, so the right one is found again."""
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -28,13 +21,13 @@ def worker(redis_url):
     keys = ["broker_url", "result_backend", "task_always_eager"]
     previous = {key: app.conf[key] for key in keys}
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
-    _forget_broker_connections()
+    forget_connections(app)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
             yield app
     finally:
         app.conf.update(**previous)
-        _forget_broker_connections()
+        forget_connections(app)
 
 
 def test_a_worker_fulfils_a_paid_order_once_even_if_the_task_runs_twice(worker):

@@ -43,8 +43,8 @@ def test_a_malay_customer_reads_their_disclosures_in_malay(client):
     client.cookies["django_language"] = "ms"
     html = client.get(CENTRE).content.decode()
     assert (
-        "alamat e-mel, negara pengebilan, nombor pelanggan, jumlah pesanan" in html
-        and "Memproses bayaran kad untuk pesanan anda" in html
+        "alamat e-mel, negara pengebilan, nombor pelanggan, amaun pesanan" in html
+        and "Memproses pembayaran kad untuk pesanan anda" in html
     )
     assert "email address" not in html and "Processing the card payment" not in html
     # and in English, English
