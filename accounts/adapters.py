@@ -1,5 +1,3 @@
-import threading
-import time
 from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,39 +25,6 @@ from privacy.models import AcceptanceMethod
 from privacy.services import accept_policy
 
 from .models import User
-
-
-class SignupPacer:
-    """What is left of a new account's signup after the password hash (its rows, its outbox
-    email), as a moving average in this process. Both signup answers hash once and enqueue one
-    email (accounts.forms.SignupForm.try_save); the answer for an email that already has an
-    account writes fewer rows, so it waits out the difference before answering. Only the work
-    after the hash is measured: the hash costs both answers alike, and its spread on a busy
-    machine (hundreds of ms) would otherwise decide the wait."""
-
-    MAX_WAIT = 0.5
-
-    def __init__(self) -> None:
-        self.typical: float | None = None
-        self._lock = threading.Lock()
-
-    def observe(self, seconds: float) -> None:
-        with self._lock:
-            self.typical = seconds if self.typical is None else 0.8 * self.typical + 0.2 * seconds
-
-    def wait_out(self, seconds: float) -> None:
-        remaining = (self.typical or 0.0) - seconds
-        if remaining > 0:
-            time.sleep(min(remaining, self.MAX_WAIT))
-
-
-SIGNUP_PACER = SignupPacer()
-
-
-def _work_since_hash() -> float | None:
-    started = getattr(context.request, "signup_hashed_at", None)
-    return None if started is None else time.monotonic() - started
-
 
 # Where a customer who signed up from a page (the checkout) goes back to once they have
 # verified their email and logged in: kept in the session across the verification link.
@@ -197,9 +162,6 @@ class AccountAdapter(DefaultAccountAdapter):
         if not signup:
             return super().send_confirmation_mail(request, emailconfirmation, signup)
         _enqueue_signup_email("confirm", emailconfirmation.email_address.pk)
-        worked = _work_since_hash()
-        if worked is not None:
-            SIGNUP_PACER.observe(worked)
 
     def send_account_already_exists_mail(self, email):
         address = (
@@ -216,9 +178,6 @@ class AccountAdapter(DefaultAccountAdapter):
             if owner is None:
                 return super().send_account_already_exists_mail(email)
             _enqueue_signup_email("exists-user", owner.pk)
-        worked = _work_since_hash()
-        if worked is not None:
-            SIGNUP_PACER.wait_out(worked)
 
 
 def _enqueue_signup_email(kind: str, row_id: int) -> None:

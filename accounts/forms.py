@@ -1,5 +1,3 @@
-import time
-
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.contrib.auth.hashers import make_password
@@ -71,12 +69,9 @@ class SignupForm(AllauthSignupForm):
         ~0.3 s with Django's PBKDF2) whether or not the email already has an account (a new
         account stores this hash: accounts.adapters.AccountAdapter.save_user), and each answer
         sends its one email through the outbox (accounts/emails.py), never talking to the SMTP
-        server in the request. Without it the "already exists" answer came back in 26 ms
-        against 378 ms, telling anyone which emails have accounts; `bench/signup_timing.py`
-        measures both. What a new account still does more (its rows) is waited out by the
-        other answer (`accounts.adapters.SIGNUP_PACER`, timed from here)."""
+        server in the request. What is left between them is evened out by the view
+        (accounts.pacing)."""
         self.password_hash = make_password(self.cleaned_data.get("password1") or "")
-        request.signup_hashed_at = time.monotonic()
         return super().try_save(request)
 
 

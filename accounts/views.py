@@ -1,3 +1,6 @@
+import time
+
+from allauth.account import views as allauth_views
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from . import pacing
 from .forms import AddressForm, ProfileForm
 from .models import Address
 from .selectors import get_address_for_user
@@ -16,6 +20,26 @@ from .services import (
     update_address,
     update_profile,
 )
+
+
+class SignupView(allauth_views.SignupView):
+    """allauth's signup, every valid answer held to the same floor whether it opened an account
+    or found the email taken (accounts.pacing): the time it takes tells nobody which emails
+    are customers."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.started = time.monotonic()
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        pacing.SIGNUP_PACER.pace(
+            created=self.user is not None, elapsed=time.monotonic() - self.started
+        )
+        return response
+
+
+signup = SignupView.as_view()
 
 
 @login_required

@@ -3,6 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as account_views
 from ipmart.core import devmail, health, observability, views
 from orders import views as shop_views
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("account/marketing/", include("marketing.account_urls")),
     path("m/", include("marketing.urls")),
     path("account/", include("accounts.urls")),
+    # allauth's signup, paced so that its time does not tell whether an email is taken
+    path("accounts/signup/", account_views.signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -269,20 +269,43 @@ def test_the_emails_links_point_at_the_site_and_follow_the_visitors_language(cli
     assert confirm.subject != "[IPmart] Please Confirm Your Email Address"  # in Malay
 
 
-def test_a_taken_email_waits_out_the_rows_a_new_account_writes_after_the_hash(monkeypatch):
-    from accounts import adapters
+def test_every_signup_answer_is_held_to_the_floor_new_accounts_set(monkeypatch):
+    from accounts import pacing
 
-    pacer = adapters.SignupPacer()
-    monkeypatch.setattr(adapters, "SIGNUP_PACER", pacer)
+    pacer = pacing.SignupPacer()
+    monkeypatch.setattr(pacing, "SIGNUP_PACER", pacer)
     waits = []
-    monkeypatch.setattr(adapters.time, "sleep", waits.append)
+    monkeypatch.setattr(pacing.time, "sleep", waits.append)
     policy_id = get_current_policy().pk
     UserFactory(email="taken@example.com")
-    # a new account teaches the pacer how long its work after the hash takes …
+    # the first new account finds no floor and teaches one (its own time) …
     post_signup(Client(), signup_form(policy_id, email="fresh@example.com"))
-    assert pacer.typical is not None and 0 < pacer.typical < 5
-    assert waits == []
-    # … and a taken email's answer waits for what is left of it (never over half a second)
-    pacer.typical = 0.4
+    assert waits == [] and 0 < pacer.floor() < 5
+    # … a taken email's answer (which writes no account) waits up to it …
+    for _ in range(20):
+        pacer.pace(created=True, elapsed=0.4)
+    waits.clear()
     post_signup(Client(), signup_form(policy_id, email="taken@example.com"))
     assert len(waits) == 1 and 0 < waits[0] <= 0.4
+    # … and so does a new account that came back sooner than the floor
+    post_signup(Client(), signup_form(policy_id, email="second@example.com"))
+    assert len(waits) == 2 and 0 < waits[1] <= 0.4
+    assert User.objects.filter(email__in=["fresh@example.com", "second@example.com"]).count() == 2
+
+
+def test_the_floor_is_a_high_percentile_of_new_signups_and_the_wait_is_bounded(monkeypatch):
+    from accounts import pacing
+
+    pacer = pacing.SignupPacer()
+    waits = []
+    monkeypatch.setattr(pacing.time, "sleep", waits.append)
+    assert pacer.pace(created=False, elapsed=0.01) == 0.0  # nothing learnt: no wait
+    for elapsed in [0.1 * n for n in range(1, 11)]:  # 0.1 … 1.0 s
+        pacer.pace(created=True, elapsed=elapsed)
+    assert pacer.floor() == pytest.approx(0.9)  # the 90th percentile, not the slowest
+    assert pacer.pace(created=False, elapsed=0.95) == 0.0
+    for _ in range(pacer.SAMPLES):  # the oldest samples leave: a slow spell is soon forgotten
+        pacer.pace(created=True, elapsed=30.0)
+    assert pacer.floor() == 30.0
+    # a stalled machine never holds an answer longer than MAX_WAIT
+    assert pacer.pace(created=False, elapsed=0.0) == pacer.MAX_WAIT
