@@ -419,7 +419,7 @@ def _take_back_keys(line: OrderLine, quantity: int) -> tuple[int, int]:
     return len(issued), len(reserved)
 
 
-def _close_if_nothing_left_to_ship(order: Order, acting_user: User) -> None:
+def _close_if_nothing_left_to_ship(order: Order, acting_user: User | None) -> None:
     """A paid, fulfilled order whose only unshipped goods were all refunded is complete."""
     if order.status != OrderStatus.PAID or not Fulfilment.objects.filter(order=order).exists():
         return

@@ -376,6 +376,24 @@ def test_credit_note_numbers_stay_consecutive_and_unique_when_refunds_race(clien
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.REFUNDED}
 
 
+def stuck_refund(paid: PaidOrder, manager, key: uuid.UUID, *lines) -> Refund:
+    """A refund `manager` confirmed that was written as requested (step 1) and whose process
+    died before recording it: `lines` are (order line, units, amount with tax, tax)."""
+    refund = Refund.objects.create(
+        order=paid.order,
+        attempt=paid.order.attempts.get(),
+        amount_sen=sum(amount for _line, _units, amount, _tax in lines),
+        reason="crash",
+        idempotency_key=key,
+        created_by=manager,
+    )
+    RefundLine.objects.bulk_create(
+        RefundLine(refund=refund, order_line=line, quantity=units, amount_sen=amount, tax_sen=tax)
+        for line, units, amount, tax in lines
+    )
+    return refund
+
+
 def test_a_refund_left_requested_by_a_crash_blocks_others_until_its_key_finishes_it(
     two_licences, store_sandbox, manager
 ):
@@ -383,17 +401,7 @@ def test_a_refund_left_requested_by_a_crash_blocks_others_until_its_key_finishes
     paid = two_licences
     office, _antivirus = paid.lines
     key = uuid.uuid4()
-    stuck = Refund.objects.create(
-        order=paid.order,
-        attempt=paid.order.attempts.get(),
-        amount_sen=10800,
-        reason="crash",
-        idempotency_key=key,
-        created_by=manager,
-    )
-    RefundLine.objects.create(
-        refund=stuck, order_line=office, quantity=1, amount_sen=10800, tax_sen=800
-    )
+    stuck = stuck_refund(paid, manager, key, (office, 1, 10800, 800))
     before = paid.snapshot()
     # then another refund of the order is refused meanwhile, changing nothing
     with pytest.raises(ShopError, match="still being processed"):
@@ -581,22 +589,7 @@ def test_a_refund_sent_but_never_recorded_is_recorded_by_its_webhook_and_confirm
     paid = two_licences
     office, antivirus = paid.lines
     key = uuid.uuid4()
-    stuck = Refund.objects.create(
-        order=paid.order,
-        attempt=paid.order.attempts.get(),
-        amount_sen=27000,
-        reason="crash",
-        idempotency_key=key,
-        created_by=manager,
-    )
-    RefundLine.objects.bulk_create(
-        [
-            RefundLine(refund=stuck, order_line=office, quantity=2, amount_sen=21600, tax_sen=1600),
-            RefundLine(
-                refund=stuck, order_line=antivirus, quantity=1, amount_sen=5400, tax_sen=400
-            ),
-        ]
-    )
+    stuck = stuck_refund(paid, manager, key, (office, 2, 21600, 1600), (antivirus, 1, 5400, 400))
     refund_at_the_gateway(paid, 27000, key=str(key))
     # when the gateway's webhook about the refunded payment arrives
     wait_until(
@@ -612,4 +605,33 @@ def test_a_refund_sent_but_never_recorded_is_recorded_by_its_webhook_and_confirm
     )
     assert done.pk == stuck.pk
     assert recorded_state(paid) == REFUNDED_IN_FULL
+    assert paid.gateway_refunds(store_sandbox) == [27000]
+
+
+def test_a_back_office_refund_of_the_rest_is_recorded_beside_a_refund_still_requested(
+    two_licences, store_sandbox, manager
+):
+    # given a refund of one Office licence written as requested, and the whole payment then
+    # refunded in the gateway's back office
+    paid = two_licences
+    office, antivirus = paid.lines
+    stuck = stuck_refund(paid, manager, uuid.uuid4(), (office, 1, 10800, 800))
+    refund_at_the_gateway(paid, 27000)
+    # when its webhook arrives
+    wait_until(lambda: paid.refresh().status == OrderStatus.REFUNDED, what="the order refunded")
+    # then the requested refund is recorded as the manager's, and the rest as the gateway's
+    assert list(
+        Refund.objects.order_by("credit_note_number").values_list(
+            "credit_note_number", "amount_sen", "created_by"
+        )
+    ) == [("CN-000001", 10800, manager.pk), ("CN-000002", 16200, None)]
+    assert Refund.objects.get(pk=stuck.pk).credit_note_number == "CN-000001"
+    rest = Refund.objects.get(credit_note_number="CN-000002")
+    assert sorted(rest.lines.values_list("order_line_id", "quantity")) == [
+        (office.pk, 1),
+        (antivirus.pk, 1),
+    ]
+    assert paid.refresh().refunded_sen == 27000
+    assert paid.keys(office) == [LicenceKeyStatus.REVOKED] * 2
+    assert paid.keys(antivirus) == [LicenceKeyStatus.REVOKED]
     assert paid.gateway_refunds(store_sandbox) == [27000]
