@@ -183,9 +183,7 @@ class ProductAdmin(RinggitFieldsMixin, StaffTrailHistoryMixin, NoDeleteMixin, ad
             )
         )
 
-    @admin.display(description=_("price"), ordering="price_sen")
-    def price(self, obj):
-        return format_ringgit(obj.price_sen)
+    price = ringgit_column("price_sen", _("price"))
 
     def get_list_display(self, request):
         # The key column links only to pages this viewer may open.
@@ -340,10 +338,8 @@ class OrderLineInline(ReadOnlyTabularInline):
         "shipped_at",
     ]
     readonly_fields = fields
-    unit_price = admin.display(description=_("unit price"))(
-        lambda self, obj: format_ringgit(obj.unit_price_sen)
-    )
-    tax = admin.display(description=_("tax"))(lambda self, obj: format_ringgit(obj.tax_sen))
+    unit_price = ringgit_column("unit_price_sen", _("unit price"))
+    tax = ringgit_column("tax_sen", _("tax"))
 
 
 class PaymentAttemptInline(ReadOnlyTabularInline):
@@ -358,9 +354,7 @@ class PaymentAttemptInline(ReadOnlyTabularInline):
         "created_at",
     ]
     readonly_fields = fields
-    amount = admin.display(description=_("amount"))(
-        lambda self, obj: format_ringgit(obj.amount_sen)
-    )
+    amount = ringgit_column("amount_sen", _("amount"))
 
 
 class ShipmentInline(ReadOnlyTabularInline):
@@ -381,9 +375,7 @@ class RefundInline(ReadOnlyTabularInline):
         "created_by",
     ]
     readonly_fields = fields
-    amount = admin.display(description=_("amount"))(
-        lambda self, obj: format_ringgit(obj.amount_sen)
-    )
+    amount = ringgit_column("amount_sen", _("amount"))
 
 
 class OrderEventInline(ReadOnlyTabularInline):

@@ -1,5 +1,14 @@
-"""What support holds about a person (discovered by privacy.registry)."""
+"""What support holds about a person (discovered by privacy.registry).
 
+Whose inquiries are whose: those of the account, and guest inquiries (sent without signing in,
+so linked to no account) from one of the account's *verified* email addresses. The account
+proved it holds that mailbox, so what was written from it is the person's: exported with the
+account and erased with it. An address the account never verified proves nothing (it may be
+someone else's), so a guest inquiry from it stays; it goes by retention like any other."""
+
+from allauth.account.models import EmailAddress
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -74,12 +83,25 @@ NO_PERSONAL_DATA = {
 }
 
 
+def inquiries_of(user) -> QuerySet[Inquiry]:
+    """The person's inquiries (the module docstring says which): the account's, and guest
+    inquiries from an email address the account verified (compared case-insensitively)."""
+    verified = EmailAddress.objects.filter(user=user, verified=True).annotate(
+        address=Lower("email")
+    )
+    return Inquiry.objects.alias(address=Lower("email")).filter(
+        Q(user=user) | Q(user__isnull=True, address__in=verified.values("address"))
+    )
+
+
 def export_user(user) -> dict[str, list[dict]]:
-    """This app's rows about `user`, JSON-ready, keyed by model name. Internal notes are staff's
-    working notes about the inquiry and are included: they are about the person too."""
-    inquiries = list(Inquiry.objects.filter(user=user).order_by("created_at", "id"))
-    messages = Message.objects.filter(inquiry__user=user).select_related("inquiry")
-    inbound = InboundEmail.objects.filter(inquiry__user=user).select_related("inquiry")
+    """This app's rows about `user`, JSON-ready, keyed by model name (guest inquiries from a
+    verified address of theirs included). Internal notes are staff's working notes about the
+    inquiry and are included: they are about the person too."""
+    theirs = inquiries_of(user)
+    inquiries = list(theirs.order_by("created_at", "id"))
+    messages = Message.objects.filter(inquiry__in=theirs).select_related("inquiry")
+    inbound = InboundEmail.objects.filter(inquiry__in=theirs).select_related("inquiry")
     return {
         "Inquiry": [
             {
@@ -125,7 +147,7 @@ def export_user(user) -> dict[str, list[dict]]:
                 "created_at": a.created_at.isoformat(),
                 "file_in_archive": _archive_path(a) if _kept(a) else None,
             }
-            for a in Attachment.objects.filter(message__inquiry__user=user)
+            for a in Attachment.objects.filter(message__inquiry__in=theirs)
             .select_related("message__inquiry", "file")
             .order_by("id")
         ],
@@ -136,7 +158,7 @@ def export_user(user) -> dict[str, list[dict]]:
                 "attachment": p.attachment_id,
                 "page": p.page,
             }
-            for p in AttachmentPreview.objects.filter(attachment__message__inquiry__user=user)
+            for p in AttachmentPreview.objects.filter(attachment__message__inquiry__in=theirs)
             .select_related("attachment__message__inquiry")
             .order_by("attachment_id", "page")
         ],
@@ -145,7 +167,7 @@ def export_user(user) -> dict[str, list[dict]]:
                 "inquiry": n.inquiry.reference,
                 "sent_at": n.sent_at.isoformat() if n.sent_at else None,
             }
-            for n in Notification.objects.filter(inquiry__user=user)
+            for n in Notification.objects.filter(inquiry__in=theirs)
             .select_related("inquiry")
             .order_by("id")
         ],
@@ -167,7 +189,7 @@ def export_files(user):
     images re-encoded, PDFs as checked). Previews are the store's renderings, not exported."""
     from privacy import vault
 
-    attachments = Attachment.objects.filter(message__inquiry__user=user).select_related(
+    attachments = Attachment.objects.filter(message__inquiry__in=inquiries_of(user)).select_related(
         "message__inquiry", "file"
     )
     for attachment in attachments.order_by("id"):
@@ -177,11 +199,13 @@ def export_files(user):
 
 def erase_user(user) -> None:
     """Crypto-shred the person's attachments (files and previews) in the vault, then delete
-    their inquiries; messages, attachments, inbound emails and notification rows go with
-    them (cascade). The vault rows stay as the record that an encrypted file existed."""
+    their inquiries, guest inquiries from a verified address of theirs included (the module
+    docstring); messages, attachments, inbound emails and notification rows go with them
+    (cascade). The vault rows stay as the record that an encrypted file existed. Runs before
+    the accounts app deletes the email addresses (apps erase top app first)."""
     from .services import attachments_of, shred_attachments
 
-    inquiries = Inquiry.objects.filter(user=user)
+    inquiries = Inquiry.objects.filter(pk__in=list(inquiries_of(user).values_list("pk", flat=True)))
     shred_attachments(attachments_of(inquiries))
     inquiries.delete()
 

@@ -14,7 +14,9 @@ way; `tests/core/test_append_only.py` checks each one and that no other table ha
 trigger unlisted.
 
 A table whose rules later allow one narrow change (the access log's retention blanking its IP
-addresses, `privacy/migrations/0005_…`) replaces its function in its own migration."""
+addresses, `privacy/migrations/0005_…`) replaces its function in its own migration, with
+`postgres_only(forward_sql, backward_sql)`: the one way a migration runs SQL that only
+PostgreSQL has (plpgsql functions, triggers)."""
 
 from __future__ import annotations
 
@@ -58,16 +60,23 @@ DROP FUNCTION IF EXISTS {function}();
 """
 
 
-def AppendOnly(table: str, *, function: str | None = None) -> migrations.RunPython:  # noqa: N802
-    """A migration operation that adds the trigger (and drops it when migrated backwards), on
-    PostgreSQL only."""
+def postgres_only(forward_sql: str, backward_sql: str) -> migrations.RunPython:
+    """A migration operation that runs `forward_sql` (and `backward_sql` when migrated
+    backwards) on PostgreSQL only; on other databases (SQLite in local runs) it does nothing.
+    The SQL is executed as written (`params=None`: plpgsql's `%` placeholders stay as they are)."""
 
     def forwards(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(create_sql(table, function=function), params=None)
+            schema_editor.execute(forward_sql, params=None)
 
     def backwards(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(drop_sql(table, function=function), params=None)
+            schema_editor.execute(backward_sql, params=None)
 
     return migrations.RunPython(forwards, backwards)
+
+
+def AppendOnly(table: str, *, function: str | None = None) -> migrations.RunPython:  # noqa: N802
+    """A migration operation that adds the trigger (and drops it when migrated backwards), on
+    PostgreSQL only."""
+    return postgres_only(create_sql(table, function=function), drop_sql(table, function=function))

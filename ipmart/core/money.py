@@ -91,7 +91,9 @@ class RinggitField(forms.Field):
 
 class RinggitFieldsMixin:
     """ModelAdmin mixin: `ringgit_fields = {"price_sen": _("price")}` turns those integer sen
-    columns into ringgit inputs labelled with the given words."""
+    columns into ringgit inputs labelled with the given words. A column that is only shown (a
+    list column, a read-only field, an inline's cell) is `ringgit_column` below, on any admin or
+    inline, with or without this mixin: `amount = ringgit_column("amount_sen", _("amount"))`."""
 
     ringgit_fields: dict = {}
 

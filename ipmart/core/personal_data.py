@@ -1,6 +1,8 @@
 """What the core app holds about a person (discovered by privacy.registry): the staff audit
 trail names the staff member who acted and, when the record changed is a person's account,
-that person (their email as the record's name, old → new values)."""
+that person (their email as the record's name, old → new values). The outbox carries ids only,
+but the error a failed handler left (`OutboxMessage.last_error`, e.g. an SMTP server's refusal
+quoting the recipient's address) may quote a person: closure scrubs it (`erase_user`)."""
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
@@ -53,7 +55,8 @@ def erase_user(user) -> None:
     name, phone, address lines) becomes "[erased]" (ipmart.core.audit.erase_personal_values):
     in the rows about their account, and in any row quoting their email, full name, phone or
     an address line (e.g. staff changing an order's address). Name parts alone are looked for
-    only in the rows about the account, so another "Aminah" keeps her trail."""
+    only in the rows about the account, so another "Aminah" keeps her trail. Outbox errors
+    quoting those specific identifiers are scrubbed too (`_scrub_outbox_errors`)."""
     from django.db.models import TextField
     from django.db.models.functions import Cast
 
@@ -83,3 +86,21 @@ def erase_user(user) -> None:
         .exclude(content_type=user_type, object_id=str(user.pk))
     )
     erase_personal_values(candidates.iterator(), specific)
+    _scrub_outbox_errors(fragments, specific)
+
+
+def _scrub_outbox_errors(fragments: list[str], specific) -> None:
+    """Outbox messages hold ids, not people, so which message is about the person cannot be
+    told from the row; the error text of any message quoting one of their specific identifiers
+    (email, full name, phone, an address line: never a name part alone, which may be another
+    person's) has them replaced by "[removed]". The rest of the error (the exception's type,
+    the server's code) stays for whoever retries the message."""
+    from .erasure import scrub_rows
+    from .models import OutboxMessage
+
+    quoting = Q()
+    for fragment in fragments:
+        quoting |= Q(last_error__icontains=fragment)
+    scrub_rows(
+        OutboxMessage.objects.exclude(last_error="").filter(quoting), ["last_error"], specific
+    )

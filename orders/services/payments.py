@@ -4,7 +4,8 @@ Rules (DESIGN.md "Payments"): the browser's return proves nothing — its RETURN
 in constant time and then the gateway is asked; webhooks are verified on the raw body and stored
 once per event id; every status goes through `apply_payment_status`, under a row lock on the
 order and its attempt, forward only, with amount and currency checked; fulfilment is queued
-after commit and happens once."""
+after commit and happens once; a payment the gateway reports refunded is recorded as a refund
+by `refunds.record_gateway_refund` (credit note, keys revoked), once."""
 
 import datetime
 import logging
@@ -36,6 +37,7 @@ from privacy.services import record_disclosure
 from .checkout import lock_order
 from .errors import PaymentError
 from .history import move_order, record_event
+from .refunds import record_gateway_refund
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +249,7 @@ def _interpret(
         "amount": None,
         "currency": None,
         "card_country": "",
+        "refunded": None,
     }
     if payment:
         output = payment.get("paymentOutput") or {}
@@ -257,6 +260,7 @@ def _interpret(
             amount=money.get("amount"),
             currency=money.get("currencyCode"),
             card_country=_card_country(output),
+            refunded=output.get("amountRefunded"),
         )
         category = (payment.get("statusOutput") or {}).get("statusCategory")
         return CATEGORY_TO_STATUS.get(str(category)), facts
@@ -294,7 +298,9 @@ def apply_payment_status(
     """Apply what the gateway says about `attempt` (a PaymentResponse dict and/or the hosted
     checkout's status). Forward only; a captured payment whose amount or currency differs from
     the attempt puts the order under review and fulfils nothing. Queues fulfilment after commit
-    the first time the order becomes paid. Safe to call any number of times, concurrently."""
+    the first time the order becomes paid; records a payment refunded at the gateway as a
+    refund (`record_gateway_refund`) the first time it is reported. Safe to call any number of
+    times, concurrently."""
     order = lock_order(attempt.order)
     attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
     new_status, facts = _interpret(payment, checkout_status)
@@ -354,10 +360,14 @@ def apply_payment_status(
         else:
             record_event(order, OrderEventKind.NEEDS_REVIEW, why)
     elif new_status == AttemptStatus.REFUNDED:
-        if order.status != OrderStatus.REFUNDED:
-            move_order(
-                order, OrderStatus.REFUNDED, event=OrderEventKind.REFUNDED, message=reference
-            )
+        # Refunded at the gateway (its back office) or the echo of the store's own refund:
+        # recorded as a refund, once, keys revoked; the gateway is not asked to refund again.
+        refunded = facts["refunded"]
+        record_gateway_refund(
+            attempt,
+            refunded_sen=refunded if isinstance(refunded, int) else attempt.amount_sen,
+            source=reference,
+        )
     else:
         record_event(order, ATTEMPT_EVENTS[new_status], reference)
     return attempt

@@ -17,6 +17,11 @@ order's row lock:
    move a fully refunded order to *refunded*, write the order's history and the staff audit row,
    and queue the refund email (outbox, once per credit note).
 
+A refund the gateway reports by webhook (`payment.refunded`: the whole payment given back, from
+the gateway's back office or as the echo of the store's own refund) goes through
+`record_gateway_refund`, which records through step 3 whatever the store has not recorded yet
+and never asks the gateway to refund again.
+
 A second submit with the same idempotency key finds the first refund: done, it is returned as
 is; still requested, the gateway is asked again with the same key (it replays its answer or says
 it is busy); failed, it is refused. A gateway error marks the refund failed and changes nothing
@@ -210,30 +215,19 @@ def refund_order_lines(
             plan = plan_refund(order, lines=lines, include_shipping=include_shipping)
             try:
                 with transaction.atomic():
-                    refund = Refund.objects.create(
-                        order=order,
+                    refund = _write_refund(
+                        order,
+                        plan,
                         attempt=plan.attempt,
-                        amount_sen=plan.amount_sen,
-                        shipping_sen=plan.shipping_sen,
-                        reason=reason.strip()[:200] or "refund",
+                        reason=reason,
                         idempotency_key=key,
                         return_to_stock=return_to_stock,
-                        created_by=acting_user,
+                        acting_user=acting_user,
                     )
             except IntegrityError as error:
                 raise ShopError(
                     _("A refund of this order is still being processed. Try again shortly.")
                 ) from error
-            RefundLine.objects.bulk_create(
-                RefundLine(
-                    refund=refund,
-                    order_line=item.line,
-                    quantity=item.quantity,
-                    amount_sen=item.amount_sen,
-                    tax_sen=item.tax_sen,
-                )
-                for item in plan.lines
-            )
         attempt = refund.attempt
     try:
         answer = gateway.refund_payment(
@@ -248,9 +242,13 @@ def refund_order_lines(
             _("The gateway is still processing this refund. Reload the order in a minute.")
         ) from error
     except gateway.GatewayError as error:
-        Refund.objects.filter(pk=refund.pk, status=RefundStatus.REQUESTED).update(
+        failed = Refund.objects.filter(pk=refund.pk, status=RefundStatus.REQUESTED).update(
             status=RefundStatus.FAILED, gateway_status=str(error)[:60]
         )
+        if not failed and Refund.objects.filter(pk=refund.pk, status=RefundStatus.DONE).exists():
+            # The gateway's own report of the payment refunded recorded this refund meanwhile
+            # (record_gateway_refund): the money went back, so say so.
+            return Refund.objects.get(pk=refund.pk)
         raise ShopError(
             _(
                 "The gateway did not refund (%(error)s). Nothing was refunded and the order is unchanged."
@@ -258,6 +256,41 @@ def refund_order_lines(
             % {"error": error}
         ) from error
     return _record_refund(refund, answer=answer, acting_user=acting_user)
+
+
+def _write_refund(
+    order: Order,
+    plan: RefundPlan,
+    *,
+    attempt: PaymentAttempt,
+    reason: str,
+    idempotency_key: uuid.UUID | None,
+    return_to_stock: bool,
+    acting_user: User | None,
+) -> Refund:
+    """Step 1's rows: the refund of `plan`, as requested, and its lines (the caller holds the
+    order's lock). Raises IntegrityError while another refund of the order is requested."""
+    refund = Refund.objects.create(
+        order=order,
+        attempt=attempt,
+        amount_sen=plan.amount_sen,
+        shipping_sen=plan.shipping_sen,
+        reason=reason.strip()[:200] or "refund",
+        idempotency_key=idempotency_key,
+        return_to_stock=return_to_stock,
+        created_by=acting_user,
+    )
+    RefundLine.objects.bulk_create(
+        RefundLine(
+            refund=refund,
+            order_line=item.line,
+            quantity=item.quantity,
+            amount_sen=item.amount_sen,
+            tax_sen=item.tax_sen,
+        )
+        for item in plan.lines
+    )
+    return refund
 
 
 def refund_order(order: Order, *, reason: str, acting_user: User) -> Refund:
@@ -277,12 +310,18 @@ def _next_credit_note_number() -> str:
 
 
 @transaction.atomic
-def _record_refund(refund: Refund, *, answer: dict[str, Any], acting_user: User) -> Refund:
+def _record_refund(refund: Refund, *, answer: dict[str, Any], acting_user: User | None) -> Refund:
     """Step 3: the gateway refunded; record everything that follows, once."""
     order = lock_order(refund.order)
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
     if refund.status == RefundStatus.DONE:
-        return refund  # a second submit with the same key got here first
+        # A second submit with the same key got here first, or the gateway's webhook about
+        # the payment did (record_gateway_refund), which knows no refund id: keep this one's.
+        gateway_refund_id = str(answer.get("id") or "")[:100]
+        if gateway_refund_id and not refund.gateway_refund_id:
+            refund.gateway_refund_id = gateway_refund_id
+            refund.save(update_fields=["gateway_refund_id"])
+        return refund
     refund.status = RefundStatus.DONE
     refund.gateway_refund_id = str(answer.get("id") or "")[:100]
     refund.gateway_status = str(answer.get("status") or "")[:60]
@@ -380,7 +419,7 @@ def _take_back_keys(line: OrderLine, quantity: int) -> tuple[int, int]:
     return len(issued), len(reserved)
 
 
-def _close_if_nothing_left_to_ship(order: Order, acting_user: User) -> None:
+def _close_if_nothing_left_to_ship(order: Order, acting_user: User | None) -> None:
     """A paid, fulfilled order whose only unshipped goods were all refunded is complete."""
     if order.status != OrderStatus.PAID or not Fulfilment.objects.filter(order=order).exists():
         return
@@ -405,6 +444,102 @@ def _summary(refund_lines: list[RefundLine], shipping_sen: int) -> str:
     if shipping_sen:
         parts.append(f"shipping {format_ringgit(shipping_sen)}")
     return ", ".join(parts)
+
+
+# Stored in English like every refund reason (staff read it; the customer's email and credit
+# note show the credit note's lines, not the reason).
+GATEWAY_REFUND_REASON = "refunded at the payment gateway"
+
+
+@transaction.atomic
+def record_gateway_refund(
+    attempt: PaymentAttempt, *, refunded_sen: int, source: str
+) -> Refund | None:
+    """The gateway reports `attempt`'s payment refunded in full, `refunded_sen` given back in
+    all: record what the store has not recorded yet, through step 3 (credit note, keys revoked,
+    goods back in stock, the order refunded, its history, the audit row by nobody, the refund
+    email), without asking the gateway for anything. Call it with the order's row locked
+    (`apply_payment_status` does), so concurrent copies of the webhook run one after another:
+
+    - the store's own refund still *requested* (its answer not recorded yet: the webhook
+      overtook it, or the process that sent it died) is recorded as its member of staff made
+      it, once; that refund's own step 3 then finds it done;
+    - whatever the gateway gave back beyond the store's refunds of this payment is one refund of
+      everything not refunded yet, shipping included (the gateway does not say which lines);
+    - nothing when the store's refunds already add up to it: the echo of a refund it recorded, a
+      copy of a webhook already applied.
+
+    A payment refunded while another captured payment still pays for the order (the second
+    capture that sent the order to review) takes nothing back: its refund enters the order's
+    history only. An order that never counted as paid is only marked refunded. A difference the
+    store cannot explain (the gateway gave back another amount, or more than is left) sends the
+    order to review. `source` names the report in the order's history ("<payment reference>
+    via webhook <event id>"). Returns the refund recorded for what was missing, or None."""
+    order = lock_order(attempt.order)
+    still_paid = (
+        order.attempts.exclude(pk=attempt.pk)
+        .filter(status__in=[AttemptStatus.PAID, AttemptStatus.NEEDS_REVIEW])
+        .exists()
+    )
+    if still_paid:
+        record_event(
+            order,
+            OrderEventKind.NOTE,
+            f"{format_ringgit(refunded_sen)} refunded at the gateway; another payment still "
+            f"pays for the order, nothing taken back: {source}",
+        )
+        return None
+    recorded = _recorded_sen(attempt)
+    requested = (
+        Refund.objects.select_for_update()
+        .filter(order=order, attempt=attempt, status=RefundStatus.REQUESTED)
+        .first()
+    )
+    if requested is not None and recorded + requested.amount_sen <= refunded_sen:
+        _record_refund(requested, answer={"status": "REFUNDED"}, acting_user=requested.created_by)
+        recorded += requested.amount_sen
+        order = lock_order(order)
+    missing = refunded_sen - recorded
+    if missing <= 0:
+        return None
+    if order.status not in REFUNDABLE:
+        if order.status != OrderStatus.REFUNDED:
+            move_order(order, OrderStatus.REFUNDED, event=OrderEventKind.REFUNDED, message=source)
+        return None
+    try:
+        plan = plan_refund(order, lines=None)
+    except ShopError as error:
+        record_event(
+            order,
+            OrderEventKind.NEEDS_REVIEW,
+            f"The gateway refunded {format_ringgit(missing)} that the store could not record "
+            f"({error}): {source}",
+        )
+        return None
+    refund = _write_refund(
+        order,
+        plan,
+        attempt=attempt,
+        reason=GATEWAY_REFUND_REASON,
+        idempotency_key=None,
+        return_to_stock=False,
+        acting_user=None,
+    )
+    refund = _record_refund(refund, answer={"status": "REFUNDED"}, acting_user=None)
+    if plan.amount_sen != missing:
+        record_event(
+            order,
+            OrderEventKind.NEEDS_REVIEW,
+            f"The gateway refunded {format_ringgit(missing)}; {refund.credit_note_number} "
+            f"records the {format_ringgit(plan.amount_sen)} left on the order: {source}",
+        )
+    return refund
+
+
+def _recorded_sen(attempt: PaymentAttempt) -> int:
+    """What the store's done refunds of this payment gave back."""
+    done = Refund.objects.filter(attempt=attempt, status=RefundStatus.DONE)
+    return done.aggregate(total=Sum("amount_sen"))["total"] or 0
 
 
 def can_refund(order: Order) -> bool:

@@ -8,7 +8,7 @@ from django.db import migrations
 from django.utils.translation import gettext_noop
 from django.utils import timezone
 
-from ipmart.core.append_only import AppendOnly
+from ipmart.core.append_only import AppendOnly, postgres_only
 
 FIRST_VERSION = "2026-11-24"
 
@@ -35,16 +35,6 @@ DROP_POLICY_TRIGGER = """
 DROP TRIGGER IF EXISTS privacy_policyversion_immutable ON privacy_policyversion;
 DROP FUNCTION IF EXISTS privacy_refuse_published_policy_change();
 """
-
-
-def add_policy_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POLICY_TRIGGER, params=None)
-
-
-def drop_policy_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_POLICY_TRIGGER, params=None)
 
 
 def publish_first_policy(apps, schema_editor):
@@ -78,6 +68,6 @@ class Migration(migrations.Migration):
 
     operations = [
         AppendOnly("privacy_accesslog", function="privacy_refuse_change"),
-        migrations.RunPython(add_policy_trigger, drop_policy_trigger),
+        postgres_only(POLICY_TRIGGER, DROP_POLICY_TRIGGER),
         migrations.RunPython(publish_first_policy, migrations.RunPython.noop),
     ]

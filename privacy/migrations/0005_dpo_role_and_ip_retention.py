@@ -3,6 +3,8 @@ append-only trigger allows exactly one change: blanking an old IP address (reten
 
 from django.db import migrations
 
+from ipmart.core.append_only import postgres_only
+
 TRIGGER = """
 CREATE OR REPLACE FUNCTION privacy_refuse_change() RETURNS trigger AS $$
 BEGIN
@@ -31,16 +33,6 @@ $$ LANGUAGE plpgsql;
 """
 
 
-def allow_ip_blanking(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGER, params=None)
-
-
-def strict_again(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(STRICT, params=None)
-
-
 def roles(apps, schema_editor):
     from accounts.roles import sync_roles
 
@@ -54,6 +46,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(allow_ip_blanking, strict_again),
+        postgres_only(TRIGGER, STRICT),
         migrations.RunPython(roles, migrations.RunPython.noop),
     ]

@@ -9,6 +9,8 @@
 
 from django.db import migrations, models
 
+from ipmart.core.append_only import postgres_only
+
 MARKER = "[erased]"
 
 TRIGGER = f"""
@@ -89,16 +91,6 @@ PURPOSE_CODES = {
 }
 
 
-def erasable_access_log(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGER, params=None)
-
-
-def strict_access_log(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PREVIOUS, params=None)
-
-
 def disclosure_codes(apps, schema_editor):
     Disclosure = apps.get_model("privacy", "Disclosure")
     for row in Disclosure.objects.all().iterator():
@@ -119,7 +111,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(erasable_access_log, strict_access_log),
+        postgres_only(TRIGGER, PREVIOUS),
         migrations.RenameField("disclosure", "data_categories", "category_codes"),
         migrations.RenameField("disclosure", "purpose", "purpose_code"),
         migrations.AlterField(

@@ -6,7 +6,13 @@ import pytest
 from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 
-from ipmart.core.append_only import APPEND_ONLY_TABLES, create_sql, drop_sql, trigger_name
+from ipmart.core.append_only import (
+    APPEND_ONLY_TABLES,
+    create_sql,
+    drop_sql,
+    postgres_only,
+    trigger_name,
+)
 from tests.factories import CustomerFactory, ProductFactory, StaffFactory, SubscriptionFactory
 
 
@@ -171,3 +177,29 @@ DROP TRIGGER IF EXISTS core_staffchange_append_only ON core_staffchange;
 DROP FUNCTION IF EXISTS core_staffchange_refuse_change();
 """
     )
+
+
+def _function_exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = %s", [name])
+        return cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgres_only_runs_its_sql_forward_and_backward_on_postgresql_and_nothing_elsewhere():
+    # given an operation whose SQL (plpgsql, a literal %) only PostgreSQL understands
+    operation = postgres_only(
+        """CREATE FUNCTION cleanup_probe() RETURNS text AS $$
+        BEGIN RETURN format('%s', 'probe'); END; $$ LANGUAGE plpgsql;""",
+        "DROP FUNCTION cleanup_probe();",
+    )
+    postgresql = connection.vendor == "postgresql"
+    # when it runs forward, then backward (on SQLite the SQL would raise if it ran)
+    with connection.schema_editor() as editor:
+        operation.code(apps, editor)
+    created = postgresql and _function_exists("cleanup_probe")
+    with connection.schema_editor() as editor:
+        operation.reverse_code(apps, editor)
+    # then
+    assert created is postgresql
+    assert not (postgresql and _function_exists("cleanup_probe"))

@@ -12,6 +12,7 @@ from .orders import (
     ShippingMethodFactory,
     cart_with,
     free_shipping,
+    placed_order,
 )
 from .privacy import PolicyVersionFactory
 from .support import FaqEntryFactory, FaqTopicFactory, InquiryFactory, MacroFactory, attach_file
@@ -41,4 +42,5 @@ __all__ = [
     "UserFactory",
     "attach_file",
     "cart_with",
+    "placed_order",
 ]

@@ -10,6 +10,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from accounts.models import Address
 from orders.models import (
     AttemptStatus,
     Cart,
@@ -27,6 +28,7 @@ from orders.models import (
     ShippingZone,
 )
 from orders.money import tax_sen as tax_for
+from orders.services.checkout import place_order
 
 from .accounts import UserFactory
 
@@ -182,3 +184,18 @@ def free_shipping(zone: str = ShippingZone.PENINSULAR) -> ShippingMethod:
     """A free method for `zone` (the default AddressFactory address is in Peninsular
     Malaysia), for tests whose totals are about the goods, not the shipping."""
     return ShippingMethodFactory(zone=zone, name="Free test delivery", price_sen=0)
+
+
+def placed_order(
+    user, cart: Cart, address: Address, *, shipping_method: ShippingMethod | None = None
+) -> Order:
+    """`place_order` of `user`'s `cart` with `address` as both billing and shipping address, by
+    `shipping_method` (a free one unless given): the checkout most order tests start from.
+    Raises what `place_order` raises."""
+    return place_order(
+        user,
+        cart=cart,
+        billing_address=address,
+        shipping_address=address,
+        shipping_method=shipping_method or free_shipping(),
+    )

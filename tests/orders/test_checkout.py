@@ -29,6 +29,7 @@ from tests.factories import (
     ProductFactory,
     cart_with,
     free_shipping,
+    placed_order,
 )
 
 pytestmark = pytest.mark.django_db
@@ -99,13 +100,7 @@ def test_totals_come_from_the_database_with_tax_per_kind(customer, address):
     physical = ProductFactory(name="Keyboard", price_sen=5000, stock=4)
     cart = cart_with(customer, (licence, 2), (physical, 1))
     # when
-    order = place_order(
-        customer,
-        cart=cart,
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=free_shipping(),
-    )
+    order = placed_order(customer, cart, address)
     # then 8% of 200.00 and 10% of 50.00
     order.refresh_from_db()
     assert (order.subtotal_sen, order.tax_sen, order.total_sen) == (25000, 2100, 27100)
@@ -149,13 +144,7 @@ def test_tax_is_rounded_half_up_per_line(customer, address):
     licence = ProductFactory(licence=True, keys=1, price_sen=12345)
     physical = ProductFactory(price_sen=25)
     cart = cart_with(customer, (licence, 1), (physical, 1))
-    order = place_order(
-        customer,
-        cart=cart,
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=free_shipping(),
-    )
+    order = placed_order(customer, cart, address)
     assert sorted(order.lines.values_list("tax_sen", flat=True)) == [3, 988]
     assert (order.subtotal_sen, order.tax_sen, order.total_sen) == (12370, 991, 13361)
 
@@ -187,13 +176,7 @@ def test_lines_copy_name_and_price_and_the_order_copies_email_and_addresses(cust
     # given
     product = ProductFactory(name="Keyboard", price_sen=5000, stock=3)
     cart = cart_with(customer, (product, 1))
-    order = place_order(
-        customer,
-        cart=cart,
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=free_shipping(),
-    )
+    order = placed_order(customer, cart, address)
     # when the product, the customer's email and the address change afterwards
     Product.objects.filter(pk=product.pk).update(name="Keyboard v2", price_sen=9900)
     customer.email = "aina.new@example.com"
@@ -226,13 +209,7 @@ def test_a_shipping_address_given_for_licences_only_is_not_copied(customer, addr
     product = ProductFactory(licence=True, keys=1)
     cart = cart_with(customer, (product, 1))
     # when
-    order = place_order(
-        customer,
-        cart=cart,
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=free_shipping(),
-    )
+    order = placed_order(customer, cart, address)
     # then
     assert order.shipping_address == ""
 
@@ -276,13 +253,7 @@ def test_placing_reserves_stock_and_keys_records_the_event_and_empties_the_cart(
     licence = ProductFactory(licence=True, keys=4)
     cart = cart_with(customer, (physical, 2), (licence, 3))
     # when
-    order = place_order(
-        customer,
-        cart=cart,
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=free_shipping(),
-    )
+    order = placed_order(customer, cart, address)
     # then stock is decremented
     assert Product.objects.get(pk=physical.pk).stock == 3
     # and 3 of the 4 keys are reserved, linked to the licence line
@@ -311,13 +282,7 @@ def test_a_physical_product_sold_out_since_it_was_added_is_refused_and_nothing_c
     before = _snapshot(cart, product, other)
     # when / then
     with pytest.raises(CheckoutError) as error:
-        place_order(
-            customer,
-            cart=cart,
-            billing_address=address,
-            shipping_address=address,
-            shipping_method=free_shipping(),
-        )
+        placed_order(customer, cart, address)
     assert str(error.value) == "Sorry, not enough left of: Keyboard. Your cart was not charged."
     assert _snapshot(cart, product, other) == before
 
@@ -330,13 +295,7 @@ def test_a_licence_with_too_few_keys_is_refused_and_nothing_changes(customer, ad
     before = _snapshot(cart, licence, physical)
     # when / then
     with pytest.raises(CheckoutError) as error:
-        place_order(
-            customer,
-            cart=cart,
-            billing_address=address,
-            shipping_address=address,
-            shipping_method=free_shipping(),
-        )
+        placed_order(customer, cart, address)
     assert (
         str(error.value)
         == "Sorry, not enough licence keys left for: PDF Studio. Your cart was not charged."
@@ -365,13 +324,7 @@ def test_a_product_taken_off_sale_is_refused_and_nothing_changes(customer, addre
         CheckoutError,
         match=r"^Old keyboard is no longer on sale\. Remove it from your cart to continue\.$",
     ):
-        place_order(
-            customer,
-            cart=cart,
-            billing_address=address,
-            shipping_address=address,
-            shipping_method=free_shipping(),
-        )
+        placed_order(customer, cart, address)
     assert _snapshot(cart, product) == before
 
 
@@ -382,13 +335,7 @@ def _placed(customer, address, *, stock=5, keys=3):
     physical = ProductFactory(stock=stock)
     licence = ProductFactory(licence=True, keys=keys)
     cart = cart_with(customer, (physical, 2), (licence, 2))
-    order = place_order(
-        customer,
-        cart=cart,
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=free_shipping(),
-    )
+    order = placed_order(customer, cart, address)
     return order, physical, licence
 
 
@@ -415,13 +362,7 @@ def test_cancelling_twice_raises_and_releases_nothing_more(customer, address):
     other = CustomerFactory()
     other_address = AddressFactory(user=other)
     cart = cart_with(other, (physical, 2), (licence, 2))
-    place_order(
-        other,
-        cart=cart,
-        billing_address=other_address,
-        shipping_address=other_address,
-        shipping_method=free_shipping(),
-    )
+    placed_order(other, cart, other_address)
     before = (
         Product.objects.get(pk=physical.pk).stock,
         _key_states(licence),

@@ -6,13 +6,15 @@ from allauth.mfa.models import Authenticator
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.utils import timezone
+from pytest_django.asserts import assertInHTML
 
-from orders.models import Fulfilment, OrderEvent, OrderStatus, Shipment
+from orders.models import Fulfilment, OrderEvent, OrderStatus, Refund, Shipment
 from privacy.models import AccessAction, AccessLog
 from tests.factories import (
     CustomerFactory,
     OrderFactory,
     OrderLineFactory,
+    PaymentAttemptFactory,
     ProductFactory,
     StaffFactory,
 )
@@ -253,3 +255,27 @@ def test_a_refused_view_of_an_order_writes_no_access_log_row(client):
     # when / then
     assert client.get(f"/admin/orders/order/{order.pk}/change/").status_code == 403
     assert AccessLog.objects.count() == before
+
+
+def test_the_order_page_shows_its_payments_refunds_and_lines_in_ringgit(client, manager):
+    # given a paid order of two units at RM 1,234.50 + 8%, paid, one unit refunded
+    order = OrderFactory(status=OrderStatus.PAID, paid_at=timezone.now())
+    OrderLineFactory(order=order, quantity=2, unit_price_sen=123450, tax_sen=19752)
+    attempt = PaymentAttemptFactory(order=order, amount_sen=266652, status="paid")
+    Refund.objects.create(
+        order=order,
+        attempt=attempt,
+        amount_sen=133326,
+        status="done",
+        credit_note_number="CN-000007",
+        reason="one too many",
+    )
+    client.force_login(manager)
+    # when
+    body = client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    # then every inline's money column is ringgit, under its own heading
+    assertInHTML('<td class="field-amount"><p>RM 2,666.52</p></td>', body, count=1)
+    assertInHTML('<td class="field-amount"><p>RM 1,333.26</p></td>', body, count=1)
+    assertInHTML('<td class="field-unit_price"><p>RM 1,234.50</p></td>', body, count=1)
+    assertInHTML('<td class="field-tax"><p>RM 197.52</p></td>', body, count=1)
+    assertInHTML('<th class="column-amount">Amount</th>', body, count=2)

@@ -383,3 +383,30 @@ def test_twenty_concurrent_copies_of_a_webhook_fulfil_once(
         1,
     )
     assert len(mail.outbox) == 1
+
+
+def test_refunding_a_second_capture_at_the_gateway_takes_nothing_back_from_the_order():
+    # given an order fulfilled by one payment and captured a second time (sent to review)
+    product = ProductFactory(licence=True, price_sen=10000)
+    order = OrderFactory(subtotal_sen=10000, tax_sen=800, status=OrderStatus.NEEDS_REVIEW)
+    line = OrderLineFactory(order=order, product=product)
+    LicenceKeyFactory(product=product, status=LicenceKeyStatus.ISSUED, order_line=line)
+    first = PaymentAttemptFactory(order=order, status=AttemptStatus.PAID, gateway_payment_id="p1")
+    second = PaymentAttemptFactory(order=order, status=AttemptStatus.PAID, gateway_payment_id="p2")
+    # when the gateway reports the second payment refunded (its back office)
+    apply_payment_status(second, payment=payment(second, "REFUNDED"), source="webhook e-1")
+    # then the first payment still pays for the order: no refund, the key stays the customer's
+    status, attempts, keys, _fulfilments = _snapshot(order)
+    assert (status, sorted(attempts), keys) == (
+        OrderStatus.NEEDS_REVIEW,
+        [AttemptStatus.PAID, AttemptStatus.REFUNDED],
+        [LicenceKeyStatus.ISSUED],
+    )
+    assert not order.refunds.exists() and order.refunded_sen == 0
+    note = OrderEvent.objects.filter(order=order).latest("id")
+    assert (note.kind, note.message) == (
+        "note",
+        "RM 108.00 refunded at the gateway; another payment still pays for the order, nothing "
+        f"taken back: {second.merchant_reference} via webhook e-1",
+    )
+    assert first.refunds.count() == 0

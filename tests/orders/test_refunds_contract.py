@@ -1,10 +1,12 @@
 """Refunds per line against the real payment sandbox process (PostgreSQL, live server, the SDK):
 one line, two partial refunds adding up to the whole, an over-refund refused with nothing
 changed, a double submit that refunds once, a gateway error that changes nothing, revoked keys,
-and credit note numbers that stay consecutive and unique when refunds race.
+credit note numbers that stay consecutive and unique when refunds race; and refunds the gateway
+reports by webhook (made in its back office, or the echo of the store's own), recorded once.
 
 The fixtures `store` and `store_sandbox` are in tests/store_gateway.py."""
 
+import json
 import threading
 import uuid
 from urllib.parse import urlsplit
@@ -27,6 +29,7 @@ from orders.models import (
     Refund,
     RefundLine,
     RefundStatus,
+    WebhookEvent,
 )
 from orders.services.checkout import place_order
 from orders.services.errors import ShopError
@@ -373,6 +376,24 @@ def test_credit_note_numbers_stay_consecutive_and_unique_when_refunds_race(clien
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.REFUNDED}
 
 
+def stuck_refund(paid: PaidOrder, manager, key: uuid.UUID, *lines) -> Refund:
+    """A refund `manager` confirmed that was written as requested (step 1) and whose process
+    died before recording it: `lines` are (order line, units, amount with tax, tax)."""
+    refund = Refund.objects.create(
+        order=paid.order,
+        attempt=paid.order.attempts.get(),
+        amount_sen=sum(amount for _line, _units, amount, _tax in lines),
+        reason="crash",
+        idempotency_key=key,
+        created_by=manager,
+    )
+    RefundLine.objects.bulk_create(
+        RefundLine(refund=refund, order_line=line, quantity=units, amount_sen=amount, tax_sen=tax)
+        for line, units, amount, tax in lines
+    )
+    return refund
+
+
 def test_a_refund_left_requested_by_a_crash_blocks_others_until_its_key_finishes_it(
     two_licences, store_sandbox, manager
 ):
@@ -380,17 +401,7 @@ def test_a_refund_left_requested_by_a_crash_blocks_others_until_its_key_finishes
     paid = two_licences
     office, _antivirus = paid.lines
     key = uuid.uuid4()
-    stuck = Refund.objects.create(
-        order=paid.order,
-        attempt=paid.order.attempts.get(),
-        amount_sen=10800,
-        reason="crash",
-        idempotency_key=key,
-        created_by=manager,
-    )
-    RefundLine.objects.create(
-        refund=stuck, order_line=office, quantity=1, amount_sen=10800, tax_sen=800
-    )
+    stuck = stuck_refund(paid, manager, key, (office, 1, 10800, 800))
     before = paid.snapshot()
     # then another refund of the order is refused meanwhile, changing nothing
     with pytest.raises(ShopError, match="still being processed"):
@@ -404,3 +415,223 @@ def test_a_refund_left_requested_by_a_crash_blocks_others_until_its_key_finishes
     assert done.credit_note_number == "CN-000001"
     assert paid.gateway_refunds(store_sandbox) == [10800]
     assert paid.keys(office) == [LicenceKeyStatus.ISSUED, LicenceKeyStatus.REVOKED]
+
+
+# --- refunds the gateway reports: made in its back office, or the echo of the store's own ------
+
+
+def refund_at_the_gateway(paid: PaidOrder, amount_sen: int, *, key: str | None = None) -> dict:
+    """What someone in the gateway's back office (or the store's own step 2) does: refund the
+    order's payment at the sandbox, which then sends its `payment.refunded` webhook."""
+    from orders import gateway
+
+    return gateway.refund_payment(
+        paid.order.attempts.get().gateway_payment_id,
+        amount_sen=amount_sen,
+        currency="MYR",
+        reference="back office",
+        idempotency_key=key or str(uuid.uuid4()),
+    )
+
+
+def recorded_state(paid: PaidOrder) -> tuple:
+    """The refunds recorded for the order and everything they wrote."""
+    order = paid.refresh()
+    return (
+        order.status,
+        order.refunded_sen,
+        list(
+            Refund.objects.filter(order=order).values_list(
+                "status", "amount_sen", "credit_note_number"
+            )
+        ),
+        sorted(LicenceKey.objects.filter(order_line__order=order).values_list("status", flat=True)),
+        OrderEvent.objects.filter(order=order, kind="refunded").count(),
+        StaffChange.objects.filter(action="refund").count(),
+        DocumentSequence.objects.values_list("last_value", flat=True).first(),
+    )
+
+
+REFUNDED_IN_FULL = (
+    OrderStatus.REFUNDED,
+    27000,
+    [(RefundStatus.DONE, 27000, "CN-000001")],
+    [LicenceKeyStatus.REVOKED] * 3,
+    1,
+    1,
+    1,
+)
+
+
+def test_a_refund_made_at_the_gateway_is_recorded_with_a_credit_note_and_the_keys_revoked(
+    two_licences, store_sandbox
+):
+    paid = two_licences
+    office, antivirus = paid.lines
+    # when the whole payment is refunded in the gateway's back office
+    refund_at_the_gateway(paid, 27000)
+    # then its webhook records it as the store's own refunds are recorded
+    wait_until(
+        lambda: Refund.objects.filter(order=paid.order, status=RefundStatus.DONE).exists(),
+        what="the gateway's refund recorded",
+    )
+    assert recorded_state(paid) == REFUNDED_IN_FULL
+    refund = Refund.objects.get(order=paid.order)
+    assert (refund.reason, refund.created_by, refund.shipping_sen) == (
+        "refunded at the payment gateway",
+        None,
+        0,
+    )
+    assert sorted(refund.lines.values_list("order_line_id", "quantity", "amount_sen")) == [
+        (office.pk, 2, 21600),
+        (antivirus.pk, 1, 5400),
+    ]
+    assert paid.refresh().attempts.get().status == AttemptStatus.REFUNDED
+    assert StaffChange.objects.get(action="refund").actor is None
+    # the store asked the gateway for nothing more, and the customer is told once
+    assert paid.gateway_refunds(store_sandbox) == [27000]
+    wait_until(lambda: refund_emails(paid), what="the refund email")
+    assert len(refund_emails(paid)) == 1 and "CN-000001" in refund_emails(paid)[0].body
+
+
+def test_a_hundred_concurrent_copies_of_the_gateways_refund_webhook_record_one_refund(
+    two_licences, store_sandbox, store, settings
+):
+    """100 copies under distinct event ids (the unique event id stops copies of one id before
+    they reach the order), delivered 20 at a time: the shared PostgreSQL serves 100
+    connections in all, and the live server opens one per request."""
+    import requests
+
+    from orders.gateway import merchant
+    from tests.orders.test_payment_rules import _signed
+
+    paid = two_licences
+    # given the sandbox keeps its own webhooks about the payment to itself
+    flags = {"webhook": "drop"}
+    assert store_sandbox.control("POST", f"checkouts/{paid.checkout_id}", flags).status_code == 200
+    refund_at_the_gateway(paid, 27000)
+    payment_id = paid.order.attempts.get().gateway_payment_id
+    payment = merchant().payments().get(payment_id, None)
+    payment = payment.to_dictionary()
+    assert payment["status"] == "REFUNDED"
+    assert paid.refresh().status == OrderStatus.FULFILLED  # nothing delivered yet
+    bodies = [
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "id": str(uuid.uuid4()),
+                "created": "2026-11-29T12:00:00.000+0800",
+                "merchantId": settings.GATEWAY_MERCHANT_ID,
+                "type": "payment.refunded",
+                "payment": payment,
+            }
+        ).encode()
+        for _ in range(100)
+    ]
+    barrier = threading.Barrier(20, timeout=30)
+    answers: list = []
+
+    def deliver(share):
+        http = requests.Session()
+        barrier.wait()
+        for body in share:
+            answer = http.post(
+                f"{store.url}/payments/webhook/",
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-GCS-Signature": _signed(body, secret=settings.GATEWAY_WEBHOOK_SECRET),
+                    "X-GCS-KeyId": settings.GATEWAY_WEBHOOK_KEY_ID,
+                },
+                timeout=60,
+            )
+            answers.append((answer.status_code, answer.text))
+
+    threads = [threading.Thread(target=deliver, args=(bodies[n::20],)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then every copy was taken, and one refund recorded
+    assert answers == [(200, "applied")] * 100
+    assert recorded_state(paid) == REFUNDED_IN_FULL
+    assert paid.gateway_refunds(store_sandbox) == [27000]
+    wait_until(lambda: refund_emails(paid), what="the refund email")
+    emails = OutboxMessage.objects.filter(handler="orders.tasks.send_refund_email_task")
+    assert emails.count() == 1 and len(refund_emails(paid)) == 1
+
+
+def test_the_echo_of_a_refund_the_store_recorded_records_nothing_more(
+    two_licences, store_sandbox, manager
+):
+    paid = two_licences
+    # when the store refunds the whole order; the gateway's webhook about it follows
+    refund_order(paid.order, reason="changed their mind", acting_user=manager)
+    wait_until(
+        lambda: WebhookEvent.objects.filter(event_type="payment.refunded", result="applied"),
+        what="the refund's webhook applied",
+    )
+    # then one refund, by the manager, with the gateway's refund id, whichever of the two
+    # was first
+    assert recorded_state(paid) == REFUNDED_IN_FULL
+    payment_id = paid.order.attempts.get().gateway_payment_id
+    refund = Refund.objects.get()
+    assert (refund.created_by, refund.gateway_refund_id) == (manager, f"{payment_id}-R1")
+    assert StaffChange.objects.get(action="refund").actor == manager
+    assert paid.gateway_refunds(store_sandbox) == [27000]
+
+
+def test_a_refund_sent_but_never_recorded_is_recorded_by_its_webhook_and_confirming_it_adds_nothing(
+    two_licences, store_sandbox, manager
+):
+    # given a refund the store wrote as requested and the gateway made, whose process died
+    # before recording it (step 3 never ran)
+    paid = two_licences
+    office, antivirus = paid.lines
+    key = uuid.uuid4()
+    stuck = stuck_refund(paid, manager, key, (office, 2, 21600, 1600), (antivirus, 1, 5400, 400))
+    refund_at_the_gateway(paid, 27000, key=str(key))
+    # when the gateway's webhook about the refunded payment arrives
+    wait_until(
+        lambda: Refund.objects.filter(pk=stuck.pk, status=RefundStatus.DONE).exists(),
+        what="the stuck refund recorded by the webhook",
+    )
+    # then that refund is recorded as the manager made it, and no other
+    assert recorded_state(paid) == REFUNDED_IN_FULL
+    assert StaffChange.objects.get(action="refund").actor == manager
+    # and confirming it again with its key returns it and changes nothing
+    done = refund_order_lines(
+        paid.order, lines=None, reason="crash", acting_user=manager, idempotency_key=key
+    )
+    assert done.pk == stuck.pk
+    assert recorded_state(paid) == REFUNDED_IN_FULL
+    assert paid.gateway_refunds(store_sandbox) == [27000]
+
+
+def test_a_back_office_refund_of_the_rest_is_recorded_beside_a_refund_still_requested(
+    two_licences, store_sandbox, manager
+):
+    # given a refund of one Office licence written as requested, and the whole payment then
+    # refunded in the gateway's back office
+    paid = two_licences
+    office, antivirus = paid.lines
+    stuck = stuck_refund(paid, manager, uuid.uuid4(), (office, 1, 10800, 800))
+    refund_at_the_gateway(paid, 27000)
+    # when its webhook arrives
+    wait_until(lambda: paid.refresh().status == OrderStatus.REFUNDED, what="the order refunded")
+    # then the requested refund is recorded as the manager's, and the rest as the gateway's
+    assert list(
+        Refund.objects.order_by("credit_note_number").values_list(
+            "credit_note_number", "amount_sen", "created_by"
+        )
+    ) == [("CN-000001", 10800, manager.pk), ("CN-000002", 16200, None)]
+    assert Refund.objects.get(pk=stuck.pk).credit_note_number == "CN-000001"
+    rest = Refund.objects.get(credit_note_number="CN-000002")
+    assert sorted(rest.lines.values_list("order_line_id", "quantity")) == [
+        (office.pk, 1),
+        (antivirus.pk, 1),
+    ]
+    assert paid.refresh().refunded_sen == 27000
+    assert paid.keys(office) == [LicenceKeyStatus.REVOKED] * 2
+    assert paid.keys(antivirus) == [LicenceKeyStatus.REVOKED]
+    assert paid.gateway_refunds(store_sandbox) == [27000]

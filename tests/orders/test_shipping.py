@@ -28,6 +28,7 @@ from tests.factories import (
     ShippingMethodFactory,
     StaffFactory,
     cart_with,
+    placed_order,
 )
 
 pytestmark = pytest.mark.django_db
@@ -89,13 +90,7 @@ def test_goods_are_charged_the_chosen_method_taxed_at_the_service_tax_rate(
     product = ProductFactory(price_sen=5000, stock=3)
     cart = cart_with(customer, (product, 1))
     # when
-    order = place_order(
-        customer,
-        cart=cart,
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=methods["express"],
-    )
+    order = placed_order(customer, cart, address, shipping_method=methods["express"])
     # then the shipping is copied onto the order and the totals add it and its tax
     order.refresh_from_db()
     assert (
@@ -119,12 +114,8 @@ def test_goods_are_charged_the_chosen_method_taxed_at_the_service_tax_rate(
 
 def test_a_later_price_change_does_not_touch_a_placed_order(customer, address, methods):
     product = ProductFactory(price_sen=5000, stock=3)
-    order = place_order(
-        customer,
-        cart=cart_with(customer, (product, 1)),
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=methods["standard"],
+    order = placed_order(
+        customer, cart_with(customer, (product, 1)), address, shipping_method=methods["standard"]
     )
     ShippingMethod.objects.filter(pk=methods["standard"].pk).update(price_sen=9900, name="Renamed")
     order.refresh_from_db()
@@ -138,12 +129,8 @@ def test_a_later_price_change_does_not_touch_a_placed_order(customer, address, m
 def test_shipping_is_untaxed_when_the_setting_names_no_rate(customer, address, methods, settings):
     settings.SHIPPING_TAX_RATE_KIND = ""
     product = ProductFactory(price_sen=5000, stock=3)
-    order = place_order(
-        customer,
-        cart=cart_with(customer, (product, 1)),
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=methods["standard"],
+    order = placed_order(
+        customer, cart_with(customer, (product, 1)), address, shipping_method=methods["standard"]
     )
     assert (order.shipping_tax_sen, order.tax_sen, order.total_sen) == (0, 500, 6300)
 
@@ -151,24 +138,16 @@ def test_shipping_is_untaxed_when_the_setting_names_no_rate(customer, address, m
 def test_shipping_follows_the_service_tax_rate_row(customer, address, methods):
     TaxRate.objects.filter(kind="licence").update(rate_percent=Decimal("6.00"))
     product = ProductFactory(price_sen=5000, stock=3)
-    order = place_order(
-        customer,
-        cart=cart_with(customer, (product, 1)),
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=methods["standard"],
+    order = placed_order(
+        customer, cart_with(customer, (product, 1)), address, shipping_method=methods["standard"]
     )
     assert (order.shipping_tax_rate_percent, order.shipping_tax_sen) == (Decimal("6.00"), 48)
 
 
 def test_a_licence_only_order_has_no_shipping_even_if_a_method_is_sent(customer, address, methods):
     licence = ProductFactory(licence=True, keys=1, price_sen=10000)
-    order = place_order(
-        customer,
-        cart=cart_with(customer, (licence, 1)),
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=methods["express"],
+    order = placed_order(
+        customer, cart_with(customer, (licence, 1)), address, shipping_method=methods["express"]
     )
     assert (order.shipping_address, order.shipping_method_name, order.shipping_sen) == ("", "", 0)
     assert (order.tax_sen, order.total_sen) == (800, 10800)
@@ -215,13 +194,7 @@ def test_a_malaysian_shipping_address_without_a_state_is_refused(customer, metho
         CheckoutError,
         match=r"^Add the state to your shipping address: we need it to post to Malaysia\.$",
     ):
-        place_order(
-            customer,
-            cart=cart,
-            billing_address=address,
-            shipping_address=address,
-            shipping_method=methods["standard"],
-        )
+        placed_order(customer, cart, address, shipping_method=methods["standard"])
     assert _snapshot(cart, product) == before
 
 
@@ -229,12 +202,8 @@ def test_an_address_abroad_needs_no_state_and_gets_the_international_method(cust
     address = AddressFactory(user=customer, country="SG", state="", city="Singapore")
     abroad = ShippingMethodFactory(zone=ShippingZone.INTERNATIONAL, name="EMS", price_sen=6500)
     product = ProductFactory(price_sen=1000, stock=3)
-    order = place_order(
-        customer,
-        cart=cart_with(customer, (product, 1)),
-        billing_address=address,
-        shipping_address=address,
-        shipping_method=abroad,
+    order = placed_order(
+        customer, cart_with(customer, (product, 1)), address, shipping_method=abroad
     )
     assert (order.shipping_zone, order.shipping_sen, order.shipping_tax_sen) == (
         ShippingZone.INTERNATIONAL,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from ipmart.core.audit import ERASED, record_staff_change
 from ipmart.core.erasure import PLACEHOLDER, Identifiers
-from ipmart.core.models import StaffChange
+from ipmart.core.models import OutboxMessage, StaffChange
 from marketing.models import Delivery
 from orders.models import Order, OrderEvent, Refund
 from privacy.models import AccessAction, AccessLog, Breach, DataRequest
@@ -82,6 +82,7 @@ def staff_write_about(person: Person) -> dict:
     Delivery.objects.filter(subscriber__user=user).update(
         error=f"550 5.1.1 <{person.email}>: mailbox unavailable"
     )
+    enqueue_failed(f"SMTPRecipientsRefused: {{'{person.email}': (550, b'mailbox unavailable')}}")
     LogEntry.objects.create(
         user=manager,
         content_type=ContentType.objects.get_for_model(User),
@@ -180,6 +181,36 @@ def test_closure_removes_the_customer_from_every_text_staff_wrote(
     assert (access.target_type, access.target_id) == ("orders.order", str(order.pk))
     # and the other customer is exactly as before
     assert sorted(scan_every_table(other.needles)) == other_before
+
+
+def enqueue_failed(error: str) -> OutboxMessage:
+    """An outbox message whose last run failed with `error` (it waits for its next try)."""
+    return OutboxMessage.objects.create(
+        handler="orders.tasks.send_order_email_task", args=[1, "paid"], attempts=1, last_error=error
+    )
+
+
+def test_closure_scrubs_the_customer_from_outbox_errors_and_leaves_other_errors_alone():
+    # given failed outbox messages whose errors quote the customer, and one quoting another
+    person = customer_with_data_everywhere("cempaka")
+    other = customer_with_data_everywhere("delima")
+    refused = enqueue_failed(
+        f"SMTPRecipientsRefused: {{'{person.email.upper()}': (550, b'5.1.1 user unknown')}}"
+    )
+    named = enqueue_failed(f"ValueError: no state in the address of {person.full_name}")
+    first_name_only = enqueue_failed(f"ValueError: {person.full_name.split()[0]} has no state")
+    another = enqueue_failed(f"SMTPRecipientsRefused: {{'{other.email}': (550, b'full')}}")
+    # when
+    close_account(person.user)
+    # then the customer's identifiers are gone from the errors, the rest of each error stays
+    errors = dict(OutboxMessage.objects.values_list("pk", "last_error"))
+    assert errors[refused.pk] == (
+        f"SMTPRecipientsRefused: {{'{PLACEHOLDER}': (550, b'5.1.1 user unknown')}}"
+    )
+    assert errors[named.pk] == f"ValueError: no state in the address of {PLACEHOLDER}"
+    # a first name alone may be anyone's; another customer's address is theirs
+    assert errors[first_name_only.pk] == first_name_only.last_error
+    assert errors[another.pk] == another.last_error
 
 
 def test_another_customer_sharing_a_first_name_keeps_their_trail():

@@ -16,7 +16,8 @@ from privacy import registry
 # model here (or in its app's personal_data.NO_PERSONAL_DATA) only when that is true (a model with a customer's words, contact details, IPs,
 # files or a link to a person is declared in its app's personal_data.py instead).
 NO_PERSONAL_DATA = {
-    # The outbox carries ids and handler names only (its contract forbids personal data in args).
+    # The outbox carries ids and handler names only (its contract forbids personal data in
+    # args); an error text quoting a person is scrubbed at closure (ipmart/core/personal_data.py).
     "core.outboxmessage": "ids and handler paths",
     # The catalogue: names, descriptions and images of products, written by staff.
     "orders.category": "catalogue",

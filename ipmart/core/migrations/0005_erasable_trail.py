@@ -8,6 +8,8 @@ not make it the owner, so a direct UPDATE or DELETE is still refused."""
 
 from django.db import migrations
 
+from ipmart.core.append_only import postgres_only
+
 MARKER = "[erased]"
 
 FORWARD = f"""
@@ -86,17 +88,7 @@ DROP FUNCTION IF EXISTS ipmart_erasing_personal_values(oid);
 """
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("core", "0004_outbox_request_id")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgres_only(FORWARD, BACKWARD)]
