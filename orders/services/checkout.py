@@ -244,8 +244,10 @@ def place_order(
     return order
 
 
-def _release(order: Order) -> None:
-    """Give the order's stock and keys back (once: `stock_released` guards it)."""
+def release_reservation(order: Order) -> None:
+    """Give the order's stock and keys back (once: `stock_released` guards it; a refund of
+    the order's goods puts none back after it, `refunds._back_in_stock`). The caller holds the
+    order's row lock."""
     if order.stock_released:
         return
     physical: dict[int, int] = {}
@@ -282,7 +284,7 @@ def cancel_order(order: Order, *, acting_user: User) -> Order:
             _("A payment for this order is still being processed. Try again in a few minutes.")
         )
     move_order(order, OrderStatus.CANCELLED, event=OrderEventKind.CANCELLED, actor=acting_user)
-    _release(order)
+    release_reservation(order)
     return order
 
 
@@ -305,5 +307,5 @@ def expire_order(order: Order) -> bool:
         event=OrderEventKind.EXPIRED,
         message="Reservation time ended unpaid.",
     )
-    _release(order)
+    release_reservation(order)
     return True

@@ -13,7 +13,8 @@ order's row lock:
    gateway refunds at most once);
 3. under the order's lock again: mark it done, take the next credit note number, count the
    refunded units and amount on the lines and the order, revoke the refunded licence keys (a
-   reserved key that the customer never saw goes back to the pool), put goods back in stock,
+   reserved key that the customer never saw goes back to the pool), put goods back in stock
+   (never twice: `_back_in_stock`),
    move a fully refunded order to *refunded*, write the order's history and the staff audit row,
    and queue the refund email (outbox, once per credit note).
 
@@ -63,7 +64,7 @@ from orders.models import (
     RefundStatus,
 )
 
-from .checkout import lock_order
+from .checkout import lock_order, release_reservation
 from .errors import ShopError
 from .history import move_order, record_event
 
@@ -348,7 +349,7 @@ def _record_refund(refund: Refund, *, answer: dict[str, Any], acting_user: User 
             revoked_now, released_now = _take_back_keys(line, item.quantity)
             revoked += revoked_now
             released += released_now
-        elif line.shipped_at is None or refund.return_to_stock:
+        elif _back_in_stock(order, line, return_to_stock=refund.return_to_stock):
             restock[line.product_id] = restock.get(line.product_id, 0) + item.quantity
     if restock:
         list(Product.objects.select_for_update().filter(pk__in=list(restock)).order_by("pk"))
@@ -397,6 +398,16 @@ def _record_refund(refund: Refund, *, answer: dict[str, Any], acting_user: User 
     )
     enqueue("orders.tasks.send_refund_email_task", refund.pk)
     return refund
+
+
+def _back_in_stock(order: Order, line: OrderLine, *, return_to_stock: bool) -> bool:
+    """Whether refunded units of a goods line go back in stock: shipped ones when the refund
+    says they came back; unshipped ones while the order still holds them. An order cancelled or
+    expired before its payment arrived (then refunded from review) gave its goods back when it
+    closed (`stock_released`): putting them back again would count them twice."""
+    if line.shipped_at is not None:
+        return return_to_stock
+    return not order.stock_released
 
 
 def _take_back_keys(line: OrderLine, quantity: int) -> tuple[int, int]:
@@ -471,10 +482,12 @@ def record_gateway_refund(
 
     A payment refunded while another captured payment still pays for the order (the second
     capture that sent the order to review) takes nothing back: its refund enters the order's
-    history only. An order that never counted as paid is only marked refunded. A difference the
-    store cannot explain (the gateway gave back another amount, or more than is left) sends the
-    order to review. `source` names the report in the order's history ("<payment reference>
-    via webhook <event id>"). Returns the refund recorded for what was missing, or None."""
+    history only. An order that never counted as paid (still awaiting payment, or closed unpaid) gives back what
+    it still holds (`release_reservation`) and is refunded, with no credit note (nothing was
+    invoiced). A difference the store cannot explain (the gateway gave back another amount, or
+    more than is left) sends the order to review. `source` names the report in the order's
+    history ("<payment reference> via webhook <event id>"). Returns the refund recorded for what
+    was missing, or None."""
     order = lock_order(attempt.order)
     still_paid = (
         order.attempts.exclude(pk=attempt.pk)
@@ -504,7 +517,14 @@ def record_gateway_refund(
         return None
     if order.status not in REFUNDABLE:
         if order.status != OrderStatus.REFUNDED:
-            move_order(order, OrderStatus.REFUNDED, event=OrderEventKind.REFUNDED, message=source)
+            release_reservation(order)
+            move_order(
+                order,
+                OrderStatus.REFUNDED,
+                event=OrderEventKind.REFUNDED,
+                message=f"{format_ringgit(missing)} refunded at the gateway before the order "
+                f"counted as paid; its reservation released: {source}",
+            )
         return None
     try:
         plan = plan_refund(order, lines=None)

@@ -10,16 +10,21 @@ import uuid
 import pytest
 from django.core import mail
 from django.test import override_settings
+from django.utils import timezone
 
 from orders.models import (
     AttemptStatus,
     Fulfilment,
     LicenceKey,
     LicenceKeyStatus,
+    Order,
     OrderEvent,
     OrderStatus,
+    PaymentAttempt,
+    Product,
     WebhookEvent,
 )
+from orders.services.checkout import cancel_order, expire_order
 from orders.services.fulfilment import fulfil_order
 from orders.services.payments import (
     WebhookOutcome,
@@ -28,11 +33,15 @@ from orders.services.payments import (
     handle_webhook,
 )
 from tests.factories import (
+    AddressFactory,
     LicenceKeyFactory,
     OrderFactory,
     OrderLineFactory,
     PaymentAttemptFactory,
     ProductFactory,
+    UserFactory,
+    cart_with,
+    placed_order,
 )
 
 pytestmark = pytest.mark.django_db
@@ -410,3 +419,86 @@ def test_refunding_a_second_capture_at_the_gateway_takes_nothing_back_from_the_o
         f"taken back: {second.merchant_reference} via webhook e-1",
     )
     assert first.refunds.count() == 0
+
+
+# --- refunds the gateway reports on orders that never counted as paid -----------------------
+
+
+@pytest.fixture
+def unpaid_goods_and_licence():
+    """An order awaiting payment for 2 keyboards (10 in stock) and one licence (its only key
+    reserved), placed through the checkout, with one attempt at the gateway."""
+    user = UserFactory()
+    keyboard = ProductFactory(price_sen=20000, name="Keyboard")
+    licence = ProductFactory(licence=True, keys=1, price_sen=10000, name="Office")
+    order = placed_order(
+        user, cart_with(user, (keyboard, 2), (licence, 1)), AddressFactory(user=user)
+    )
+    attempt = PaymentAttemptFactory(order=order, hosted_checkout_id="hc-9", returnmac="mac-9")
+    return order, attempt, keyboard, licence
+
+
+def _stock_and_keys(keyboard, licence) -> tuple:
+    return (
+        Product.objects.get(pk=keyboard.pk).stock,
+        list(LicenceKey.objects.filter(product=licence).values_list("status", "order_line")),
+    )
+
+
+@pytest.mark.parametrize("closed_by", ["cancel", "expiry"])
+def test_a_late_payment_refunded_at_the_gateway_puts_goods_back_in_stock_once(
+    unpaid_goods_and_licence, closed_by, django_capture_on_commit_callbacks
+):
+    # given an order closed unpaid (its reservation released), whose abandoned checkout was
+    # paid after all (the order went to review)
+    order, attempt, keyboard, licence = unpaid_goods_and_licence
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(status=AttemptStatus.EXPIRED)
+    if closed_by == "cancel":
+        cancel_order(order, acting_user=order.user)
+    else:
+        Order.objects.filter(pk=order.pk).update(reserved_until=timezone.now())
+        assert expire_order(order) is True
+    assert _stock_and_keys(keyboard, licence) == (10, [(LicenceKeyStatus.AVAILABLE, None)])
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment_status(attempt, payment=payment(attempt), source="webhook e-1")
+    assert _snapshot(order)[0] == OrderStatus.NEEDS_REVIEW
+    # when the gateway reports that payment refunded
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment_status(attempt, payment=payment(attempt, "REFUNDED"), source="webhook e-2")
+    # then the order is refunded (a credit note) and nothing went back a second time
+    order.refresh_from_db()
+    assert (order.status, order.refunded_sen) == (OrderStatus.REFUNDED, order.total_sen)
+    assert list(order.refunds.values_list("credit_note_number", flat=True)) == ["CN-000001"]
+    assert _stock_and_keys(keyboard, licence) == (10, [(LicenceKeyStatus.AVAILABLE, None)])
+
+
+def test_a_never_paid_order_refunded_at_the_gateway_releases_its_reservation(
+    unpaid_goods_and_licence, django_capture_on_commit_callbacks
+):
+    # given an order awaiting payment whose payment the gateway refunded before the store
+    # heard of its capture (the capture webhook is late or lost)
+    order, attempt, keyboard, licence = unpaid_goods_and_licence
+    assert _stock_and_keys(keyboard, licence)[0] == 8
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment_status(attempt, payment=payment(attempt, "REFUNDED"), source="webhook e-1")
+    # then nothing stays reserved, the order is refunded with its history, no credit note
+    order.refresh_from_db()
+    assert (order.status, order.stock_released, order.refunded_sen) == (
+        OrderStatus.REFUNDED,
+        True,
+        0,
+    )
+    assert _stock_and_keys(keyboard, licence) == (10, [(LicenceKeyStatus.AVAILABLE, None)])
+    assert not order.refunds.exists() and Fulfilment.objects.filter(order=order).count() == 0
+    last = OrderEvent.objects.filter(order=order).latest("id")
+    assert (last.kind, last.message) == (
+        "refunded",
+        f"RM {order.total_sen / 100:.2f} refunded at the gateway before the order counted as "
+        f"paid; its reservation released: {attempt.merchant_reference} via webhook e-1",
+    )
+    # and the capture reported late changes nothing
+    before = (_snapshot(order), _stock_and_keys(keyboard, licence))
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment_status(attempt, payment=payment(attempt), source="webhook e-0")
+    assert (_snapshot(order), _stock_and_keys(keyboard, licence)) == before

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
 
 from ipmart.core.models import OutboxMessage, StaffChange
 from orders.models import (
@@ -635,3 +636,46 @@ def test_a_back_office_refund_of_the_rest_is_recorded_beside_a_refund_still_requ
     assert paid.keys(office) == [LicenceKeyStatus.REVOKED] * 2
     assert paid.keys(antivirus) == [LicenceKeyStatus.REVOKED]
     assert paid.gateway_refunds(store_sandbox) == [27000]
+
+
+def test_a_staff_refund_of_a_late_payment_on_an_expired_order_puts_goods_back_once(
+    client, store, store_sandbox, manager
+):
+    # given an order for 2 keyboards (10 in stock) whose checkout was closed as abandoned and
+    # whose reservation expired (the keyboards went back), then paid on the hosted page after
+    # all: the order went to review
+    from orders.services.checkout import expire_order
+    from orders.services.payments import close_unknown_checkout
+
+    keyboard = ProductFactory(price_sen=20000, name="Keyboard")
+    user = UserFactory()
+    address = AddressFactory(user=user)
+    order = place_order(
+        user,
+        cart=cart_with(user, (keyboard, 2)),
+        billing_address=address,
+        shipping_address=address,
+        shipping_method=free_shipping(),
+    )
+    client.force_login(user)
+    response = client.post(f"/orders/{order.number}/pay/", SERVER_NAME="127.0.0.1")
+    page = HostedPage(response["Location"])
+    assert close_unknown_checkout(order.attempts.get(), source="test") is True
+    Order.objects.filter(pk=order.pk).update(reserved_until=timezone.now())
+    assert expire_order(order) is True
+    assert Product.objects.get(pk=keyboard.pk).stock == 10
+    assert page.pay(APPROVED).status_code == 302
+    wait_until(
+        lambda: Order.objects.get(pk=order.pk).status == OrderStatus.NEEDS_REVIEW,
+        what="the late payment under review",
+    )
+    # when a store manager refunds the whole order through the gateway
+    refund = refund_order(order, reason="paid after expiry", acting_user=manager)
+    # then the money goes back, and the keyboards are not put back a second time
+    order.refresh_from_db()
+    assert (refund.status, order.status, order.refunded_sen) == (
+        RefundStatus.DONE,
+        OrderStatus.REFUNDED,
+        order.total_sen,
+    )
+    assert Product.objects.get(pk=keyboard.pk).stock == 10
