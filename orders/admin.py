@@ -351,6 +351,7 @@ class PaymentAttemptInline(ReadOnlyTabularInline):
         "amount",
         "currency",
         "gateway_payment_id",
+        "pays_for_order",
         "created_at",
     ]
     readonly_fields = fields

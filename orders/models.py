@@ -628,11 +628,21 @@ class PaymentAttempt(models.Model):
         blank=True,
         help_text=_("When the gateway reports it."),
     )
+    # The order's own payment: the first capture the store applied to the order. Refunds of
+    # the order go to it; any other capture of the order is a duplicate (sent to review).
+    pays_for_order = models.BooleanField(_("pays for the order"), default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(pays_for_order=True),
+                name="one_payment_pays_for_an_order",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.merchant_reference

@@ -103,10 +103,12 @@ def get_document_views(documents: list[VerificationDocument]) -> list[AccessLog]
 
 def get_paid_reference(order: Order) -> str:
     """The gateway reference (shown on its hosted page) of the payment that paid `order`, or ""
-    when none did. The first attempt's reference is the order number itself."""
+    when none did (a duplicate capture never counts). The first attempt's reference is the
+    order number itself."""
     return (
-        PaymentAttempt.objects.filter(order=order, status__in=PAID_ATTEMPT_STATUSES)
-        .order_by("-created_at", "-id")
+        PaymentAttempt.objects.filter(
+            order=order, pays_for_order=True, status__in=PAID_ATTEMPT_STATUSES
+        )
         .values_list("merchant_reference", flat=True)
         .first()
         or ""

@@ -37,7 +37,7 @@ from privacy.services import record_disclosure
 from .checkout import lock_order
 from .errors import PaymentError
 from .history import move_order, record_event
-from .refunds import record_gateway_refund
+from .refunds import CAPTURED_STATUSES, paying_attempt, record_gateway_refund
 
 logger = logging.getLogger(__name__)
 
@@ -325,12 +325,18 @@ def apply_payment_status(
     attempt.gateway_payment_id = facts["payment_id"] or attempt.gateway_payment_id
     attempt.gateway_status = facts["gateway_status"]
     attempt.card_country = facts["card_country"] or attempt.card_country
+    paying = paying_attempt(order)
+    if paying is None and new_status in CAPTURED_STATUSES and attempt.gateway_payment_id:
+        # The order's first capture pays for it (refunds go to it); a later one is a duplicate.
+        attempt.pays_for_order = True
+        paying = attempt
     attempt.save(
         update_fields=[
             "status",
             "gateway_payment_id",
             "gateway_status",
             "card_country",
+            "pays_for_order",
             "updated_at",
         ]
     )
@@ -345,6 +351,11 @@ def apply_payment_status(
             why = f"Paid after the order was {order.status}: refund or re-reserve. {reference}"
         else:
             why = f"Another payment captured for an order already {order.status}: {reference}"
+        if paying is not None and paying.pk != attempt.pk:
+            why += (
+                f" (the order is paid by {paying.merchant_reference}; "
+                "refund this one at the gateway)"
+            )
         if order.status == OrderStatus.NEEDS_REVIEW:
             record_event(order, OrderEventKind.NOTE, why)
         else:

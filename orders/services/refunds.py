@@ -125,15 +125,15 @@ def shipping_left_sen(order: Order, lines: list[OrderLine]) -> int:
     return max(charged - refunded, 0)
 
 
-def captured_attempt(order: Order) -> PaymentAttempt | None:
-    return (
-        order.attempts.filter(
-            status__in=[AttemptStatus.PAID, AttemptStatus.NEEDS_REVIEW, AttemptStatus.REFUNDED]
-        )
-        .exclude(gateway_payment_id="")
-        .order_by("-created_at")
-        .first()
-    )
+# Attempt statuses in which the gateway holds (or held) the customer's money.
+CAPTURED_STATUSES = (AttemptStatus.PAID, AttemptStatus.NEEDS_REVIEW, AttemptStatus.REFUNDED)
+
+
+def paying_attempt(order: Order) -> PaymentAttempt | None:
+    """The payment that pays for the order: its first capture (`apply_payment_status` marks
+    it), whatever the order of the checkouts' creation. Refunds of the order go to it; another
+    capture of the order is a duplicate, sent to review for staff to refund at the gateway."""
+    return order.attempts.filter(pays_for_order=True).first()
 
 
 def paid_sen(order: Order, attempt: PaymentAttempt) -> int:
@@ -148,8 +148,8 @@ def plan_refund(
     refunded, and the shipping) of `order`. Raises ShopError naming what is wrong."""
     if order.status not in REFUNDABLE:
         raise ShopError(_("This order has no payment to refund."))
-    attempt = captured_attempt(order)
-    if attempt is None:
+    attempt = paying_attempt(order)
+    if attempt is None or not attempt.gateway_payment_id:
         raise ShopError(_("This order has no captured payment at the gateway."))
     if Refund.objects.filter(order=order, status=RefundStatus.REQUESTED).exists():
         raise ShopError(_("A refund of this order is still being processed. Try again shortly."))
@@ -480,26 +480,43 @@ def record_gateway_refund(
     - nothing when the store's refunds already add up to it: the echo of a refund it recorded, a
       copy of a webhook already applied.
 
-    A payment refunded while another captured payment still pays for the order (the second
-    capture that sent the order to review) takes nothing back: its refund enters the order's
-    history only. An order that never counted as paid (still awaiting payment, or closed unpaid) gives back what
+    A refunded duplicate capture (not `paying_attempt`: the capture that sent a paid order to
+    review) takes nothing back: its refund enters the order's history only. When the order's
+    own payment is refunded at the gateway while a duplicate still holds the customer's money
+    (and the store never refunded that payment itself), the duplicate becomes the order's
+    payment (later refunds go to it), nothing is taken back, and the order goes to review. An
+    order that never counted as paid (still awaiting payment, or closed unpaid) gives back what
     it still holds (`release_reservation`) and is refunded, with no credit note (nothing was
     invoiced). A difference the store cannot explain (the gateway gave back another amount, or
     more than is left) sends the order to review. `source` names the report in the order's
     history ("<payment reference> via webhook <event id>"). Returns the refund recorded for what
     was missing, or None."""
     order = lock_order(attempt.order)
-    still_paid = (
-        order.attempts.exclude(pk=attempt.pk)
-        .filter(status__in=[AttemptStatus.PAID, AttemptStatus.NEEDS_REVIEW])
-        .exists()
-    )
-    if still_paid:
+    attempt = PaymentAttempt.objects.get(pk=attempt.pk)
+    if not attempt.pays_for_order:
         record_event(
             order,
             OrderEventKind.NOTE,
             f"{format_ringgit(refunded_sen)} refunded at the gateway; another payment still "
             f"pays for the order, nothing taken back: {source}",
+        )
+        return None
+    duplicate = (
+        order.attempts.exclude(pk=attempt.pk)
+        .filter(status__in=[AttemptStatus.PAID, AttemptStatus.NEEDS_REVIEW])
+        .exclude(gateway_payment_id="")
+        .order_by("created_at", "id")
+        .first()
+    )
+    refunded_by_store = attempt.refunds.exclude(status=RefundStatus.FAILED).exists()
+    if duplicate is not None and not refunded_by_store:
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(pays_for_order=False)
+        PaymentAttempt.objects.filter(pk=duplicate.pk).update(pays_for_order=True)
+        record_event(
+            order,
+            OrderEventKind.NEEDS_REVIEW,
+            f"{format_ringgit(refunded_sen)} refunded at the gateway; the duplicate payment "
+            f"{duplicate.merchant_reference} now pays for the order, nothing taken back: {source}",
         )
         return None
     recorded = _recorded_sen(attempt)

@@ -172,7 +172,9 @@ def test_the_receipt_carries_the_sellers_legal_facts_and_the_shipping(client, se
         subtotal_sen=5000,
         tax_sen=620,
     )
-    PaymentAttemptFactory(order=order, merchant_reference=order.number, status=AttemptStatus.PAID)
+    PaymentAttemptFactory(
+        order=order, merchant_reference=order.number, status=AttemptStatus.PAID, pays_for_order=True
+    )
     client.force_login(order.user)
     html = client.get(f"/orders/{order.number}/receipt/").content.decode()
     assert "IPmart Sdn. Bhd.<br>Level 5, Menara X<br>50450 Kuala Lumpur<br>" in html
@@ -187,11 +189,27 @@ def test_the_receipt_names_a_retry_payment_reference(client):
     order = _order(["licence"], keys=True)
     PaymentAttemptFactory(order=order, merchant_reference=order.number, status=AttemptStatus.FAILED)
     PaymentAttemptFactory(
-        order=order, merchant_reference=f"{order.number}-2", status=AttemptStatus.PAID
+        order=order,
+        merchant_reference=f"{order.number}-2",
+        status=AttemptStatus.PAID,
+        pays_for_order=True,
     )
     client.force_login(order.user)
     html = client.get(f"/orders/{order.number}/receipt/").content.decode()
     assert f"<dt>Payment reference</dt><dd>{order.number}-2</dd>" in html
+
+
+def test_the_receipt_names_the_payment_that_paid_not_a_later_duplicate(client):
+    order = _order(["licence"], keys=True)
+    PaymentAttemptFactory(
+        order=order, merchant_reference=order.number, status=AttemptStatus.PAID, pays_for_order=True
+    )
+    PaymentAttemptFactory(
+        order=order, merchant_reference=f"{order.number}-2", status=AttemptStatus.PAID
+    )
+    client.force_login(order.user)
+    html = client.get(f"/orders/{order.number}/receipt/").content.decode()
+    assert "Payment reference" not in html and f"{order.number}-2" not in html
 
 
 # --- the reference the gateway's page shows

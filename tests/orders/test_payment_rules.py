@@ -32,6 +32,7 @@ from orders.services.payments import (
     handle_return,
     handle_webhook,
 )
+from orders.services.refunds import plan_refund
 from tests.factories import (
     AddressFactory,
     LicenceKeyFactory,
@@ -400,7 +401,9 @@ def test_refunding_a_second_capture_at_the_gateway_takes_nothing_back_from_the_o
     order = OrderFactory(subtotal_sen=10000, tax_sen=800, status=OrderStatus.NEEDS_REVIEW)
     line = OrderLineFactory(order=order, product=product)
     LicenceKeyFactory(product=product, status=LicenceKeyStatus.ISSUED, order_line=line)
-    first = PaymentAttemptFactory(order=order, status=AttemptStatus.PAID, gateway_payment_id="p1")
+    first = PaymentAttemptFactory(
+        order=order, status=AttemptStatus.PAID, gateway_payment_id="p1", pays_for_order=True
+    )
     second = PaymentAttemptFactory(order=order, status=AttemptStatus.PAID, gateway_payment_id="p2")
     # when the gateway reports the second payment refunded (its back office)
     apply_payment_status(second, payment=payment(second, "REFUNDED"), source="webhook e-1")
@@ -502,3 +505,61 @@ def test_a_never_paid_order_refunded_at_the_gateway_releases_its_reservation(
     with django_capture_on_commit_callbacks(execute=True):
         apply_payment_status(attempt, payment=payment(attempt), source="webhook e-0")
     assert (_snapshot(order), _stock_and_keys(keyboard, licence)) == before
+
+
+# --- an order captured twice: the payment that pays for it --------------------------------
+
+
+@pytest.mark.parametrize("duplicate_created", ["after", "before"])
+def test_refunds_of_an_order_paid_twice_target_the_payment_that_paid_it(
+    licence_order, duplicate_created, django_capture_on_commit_callbacks
+):
+    # given an order paid by one checkout and captured again by another (created before or
+    # after it: which one pays is the order of capture, not of creation)
+    order, first = licence_order
+    other = PaymentAttemptFactory(order=order, hosted_checkout_id="hc-2", returnmac="mac-2")
+    paying, duplicate = (first, other) if duplicate_created == "after" else (other, first)
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment_status(paying, payment=payment(paying), source="webhook e-1")
+        apply_payment_status(duplicate, payment=payment(duplicate), source="webhook e-2")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.NEEDS_REVIEW
+    # when a refund of the order is planned, then it refunds the payment that paid for it
+    assert plan_refund(order, lines=None).attempt == paying
+    assert list(order.attempts.filter(pays_for_order=True)) == [paying]
+    review = OrderEvent.objects.filter(order=order, kind="needs_review").latest("id")
+    assert review.message == (
+        f"Another payment captured for an order already paid: "
+        f"{duplicate.merchant_reference} via webhook e-2 (the order is paid by "
+        f"{paying.merchant_reference}; refund this one at the gateway)"
+    )
+
+
+def test_refunding_the_paying_capture_while_a_duplicate_holds_the_money_takes_nothing_back():
+    # given an order fulfilled by one payment and captured a second time (sent to review)
+    product = ProductFactory(licence=True, price_sen=10000)
+    order = OrderFactory(subtotal_sen=10000, tax_sen=800, status=OrderStatus.NEEDS_REVIEW)
+    line = OrderLineFactory(order=order, product=product)
+    LicenceKeyFactory(product=product, status=LicenceKeyStatus.ISSUED, order_line=line)
+    first = PaymentAttemptFactory(
+        order=order, status=AttemptStatus.PAID, gateway_payment_id="p1", pays_for_order=True
+    )
+    second = PaymentAttemptFactory(order=order, status=AttemptStatus.PAID, gateway_payment_id="p2")
+    # when the gateway reports the paying one refunded (its back office picked the wrong one)
+    apply_payment_status(first, payment=payment(first, "REFUNDED"), source="webhook e-1")
+    # then the duplicate now pays for the order: nothing taken back, staff told
+    status, attempts, keys, _fulfilments = _snapshot(order)
+    assert (status, sorted(attempts), keys) == (
+        OrderStatus.NEEDS_REVIEW,
+        [AttemptStatus.PAID, AttemptStatus.REFUNDED],
+        [LicenceKeyStatus.ISSUED],
+    )
+    assert not order.refunds.exists() and order.refunded_sen == 0
+    assert list(order.attempts.filter(pays_for_order=True)) == [second]
+    assert plan_refund(order, lines=None).attempt == second
+    review = OrderEvent.objects.filter(order=order).latest("id")
+    assert (review.kind, review.message) == (
+        "needs_review",
+        f"RM 108.00 refunded at the gateway; the duplicate payment {second.merchant_reference} "
+        f"now pays for the order, nothing taken back: {first.merchant_reference} via webhook e-1",
+    )

@@ -39,7 +39,10 @@ def _paid_order(status=OrderStatus.FULFILLED) -> Order:
         order=order, product=ProductFactory(licence=True, name="Antivirus", price_sen=5000)
     )
     PaymentAttemptFactory(
-        order=order, status=AttemptStatus.PAID, gateway_payment_id="000000123400000001230000100001"
+        order=order,
+        status=AttemptStatus.PAID,
+        gateway_payment_id="000000123400000001230000100001",
+        pays_for_order=True,
     )
     Fulfilment.objects.create(order=order)
     return order

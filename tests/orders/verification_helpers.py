@@ -54,6 +54,7 @@ def paid_order(customer=None, *, subtotal_sen: int = BIG_SUBTOTAL, **product_kwa
         currency="MYR",
         status="paid",
         gateway_payment_id=f"pay-{order.pk}",
+        pays_for_order=True,
     )
     return order
 
