@@ -56,11 +56,14 @@ from .services.catalogue import (
 from .services.errors import ShopError
 from .services.fulfilment import can_ship, mark_shipped, ship_orders_from_csv
 from .services.refunds import can_refund, plan_refund, refund_order_lines, shipping_left_sen
+from .services.review import accept_payment, plan_acceptance
 from .services.verification import request_verification
 
 SHIP_PERMISSIONS = ("orders.change_order", "orders.add_shipment")
 REFUND_PERMISSIONS = ("orders.change_order", "orders.add_refund")
 FLAG_PERMISSIONS = ("orders.change_order",)
+# Resolving a review by accepting its payment: the store manager's own right over orders.
+ACCEPT_PERMISSIONS = ("orders.change_order",)
 
 
 def _has_all(user, permissions) -> bool:
@@ -349,6 +352,7 @@ class PaymentAttemptInline(ReadOnlyTabularInline):
         "status",
         "gateway_status",
         "amount",
+        "captured_amount",
         "currency",
         "gateway_payment_id",
         "pays_for_order",
@@ -356,6 +360,17 @@ class PaymentAttemptInline(ReadOnlyTabularInline):
     ]
     readonly_fields = fields
     amount = ringgit_column("amount_sen", _("amount"))
+
+    @admin.display(description=_("captured"))
+    def captured_amount(self, obj):
+        """What the gateway took, which differs from the amount for a mismatch under review."""
+        captured = obj.captured
+        if captured is None:
+            return "—"
+        amount, currency = captured
+        if currency == obj.currency:
+            return format_ringgit(amount)
+        return f"{currency} {amount // 100:,}.{amount % 100:02d}"
 
 
 class ShipmentInline(ReadOnlyTabularInline):
@@ -532,6 +547,7 @@ class OrderAdmin(
             "ship": (SHIP_PERMISSIONS, self._shippable),
             "refund": (REFUND_PERMISSIONS, can_refund),
             "flag": (FLAG_PERMISSIONS, self._flaggable),
+            "accept": (ACCEPT_PERMISSIONS, self._under_review),
         }[action]
         return _has_all(user, permissions) and state_allows(order)
 
@@ -541,6 +557,7 @@ class OrderAdmin(
             ("ship", "admin:orders_order_ship", _("Mark shipped")),
             ("refund", "admin:orders_order_refund", _("Refund")),
             ("flag", "admin:orders_order_flag", _("Ask for verification documents")),
+            ("accept", "admin:orders_order_accept_payment", _("Accept the payment and fulfil")),
         ]
         return [
             (reverse(url_name, args=[order.pk]), label)
@@ -554,6 +571,12 @@ class OrderAdmin(
         return (
             order.status == OrderStatus.PAID and not Fulfilment.objects.filter(order=order).exists()
         )
+
+    @staticmethod
+    def _under_review(order) -> bool:
+        # Offered for every order under review: its page says what stands in the way, if
+        # anything (another amount captured, a duplicate to refund first, stock run out).
+        return order.status == OrderStatus.NEEDS_REVIEW
 
     @staticmethod
     def _shippable(order) -> bool:
@@ -655,6 +678,11 @@ class OrderAdmin(
                 "<int:order_id>/flag/",
                 self.admin_site.admin_view(self.flag_view),
                 name="orders_order_flag",
+            ),
+            path(
+                "<int:order_id>/accept-payment/",
+                self.admin_site.admin_view(self.accept_payment_view),
+                name="orders_order_accept_payment",
             ),
             *super().get_urls(),
         ]
@@ -824,6 +852,44 @@ class OrderAdmin(
                 order, reason=data["reason"], acting_user=request.user
             ),
         )
+
+    def accept_payment_view(self, request, order_id: int):
+        """Resolve a review by accepting the order's payment: the page says what accepting
+        does (or what stands in the way); the POST accepts, once (a second click or another
+        member of staff gets the service's "not under review" message)."""
+        require_permissions(request.user, *ACCEPT_PERMISSIONS)
+        order = get_object_or_404(Order, pk=order_id)
+        if request.method == "POST":
+            try:
+                plan = accept_payment(order, acting_user=request.user)
+            except ShopError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(
+                    request,
+                    _("Payment %(reference)s accepted: order %(number)s is %(status)s.")
+                    % {
+                        "reference": plan.attempt.merchant_reference,
+                        "number": order.number,
+                        "status": OrderStatus(plan.status).label,
+                    },
+                )
+            return redirect("admin:orders_order_change", order.pk)
+        plan, problem = None, ""
+        try:
+            plan = plan_acceptance(order)
+        except ShopError as error:
+            problem = str(error)
+        context = {
+            **self.admin_site.each_context(request),
+            "order": order,
+            "plan": plan,
+            "problem": problem,
+            "status_after": OrderStatus(plan.status).label if plan else "",
+            "title": _("Accept the payment of order %(number)s") % {"number": order.number},
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/orders/order_accept_payment.html", context)
 
     def ship_csv_view(self, request):
         require_permissions(request.user, *SHIP_PERMISSIONS)

@@ -35,7 +35,6 @@ from privacy.vault import VaultError
 
 from .forms import RejectDocumentForm
 from .models import (
-    AttemptStatus,
     DocumentPreview,
     DocumentStatus,
     OrderAwaitingVerification,
@@ -103,7 +102,9 @@ class OrderAwaitingVerificationAdmin(LogsPersonalDataViewsMixin, NoDeleteMixin, 
 
     def get_queryset(self, request):
         card_country = (
-            PaymentAttempt.objects.filter(order=OuterRef("pk"), status=AttemptStatus.PAID)
+            # The payment that pays for the order: a duplicate capture's card is not the one
+            # the hold rule weighs (orders.holds).
+            PaymentAttempt.objects.filter(order=OuterRef("pk"), pays_for_order=True)
             .exclude(card_country="")
             .values("card_country")[:1]
         )

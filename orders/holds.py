@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from .models import AttemptStatus, DocumentStatus, Order, VerificationDocument
+from .models import DocumentStatus, Order, VerificationDocument
 
 HoldRule = Callable[[Order], str | None]
 
@@ -32,8 +32,9 @@ def verification_triggers(order: Order) -> list[str]:
         )
         if not earlier:
             reasons.append(f"first order above RM {settings.VERIFICATION_HOLD_FIRST_ORDER_MYR}")
+    # The card of the payment that pays for the order, never a duplicate capture's.
     card_country = (
-        order.attempts.filter(status=AttemptStatus.PAID)
+        order.attempts.filter(pays_for_order=True)
         .exclude(card_country="")
         .values_list("card_country", flat=True)
         .first()

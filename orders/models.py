@@ -628,6 +628,15 @@ class PaymentAttempt(models.Model):
         blank=True,
         help_text=_("When the gateway reports it."),
     )
+    # What the gateway captured (its amountOfMoney when it reported the capture): the amount
+    # asked for, or another one for a payment under review for a mismatch. None: nothing
+    # captured, or captured before this was recorded (then, if paid, the amount asked for).
+    captured_sen = models.PositiveIntegerField(
+        _("captured (sen)"), null=True, blank=True, editable=False
+    )
+    captured_currency = models.CharField(
+        _("captured currency"), max_length=3, blank=True, editable=False
+    )
     # The order's own payment: the first capture the store applied to the order. Refunds of
     # the order go to it; any other capture of the order is a duplicate (sent to review).
     pays_for_order = models.BooleanField(_("pays for the order"), default=False, editable=False)
@@ -646,6 +655,17 @@ class PaymentAttempt(models.Model):
 
     def __str__(self) -> str:
         return self.merchant_reference
+
+    @property
+    def captured(self) -> tuple[int, str] | None:
+        """(amount in minor units, currency) the gateway captured, or None when it captured
+        nothing. A payment paid before the captured amount was recorded captured what was asked
+        (a capture for another amount was never "paid")."""
+        if self.captured_sen is not None:
+            return self.captured_sen, self.captured_currency or self.currency
+        if self.status in (AttemptStatus.PAID, AttemptStatus.REFUNDED):
+            return self.amount_sen, self.currency
+        return None
 
 
 class WebhookEvent(models.Model):

@@ -92,6 +92,7 @@ STAFF_ACTION_LABELS = {
     "update": _("changed"),
     "ship": _("shipped"),
     "refund": _("refunded"),
+    "accept payment": _("accepted the payment"),
     "import keys": _("imported keys"),
     "publish": _("published"),
 }

@@ -44,7 +44,7 @@ def _address_text(address: Address) -> str:
     return "\n".join(lines)
 
 
-def _claim_licence_keys(wanted: list[tuple[int, int, int]]) -> dict[int, int]:
+def claim_licence_keys(wanted: list[tuple[int, int, int]]) -> dict[int, int]:
     """Reserve keys: `wanted` holds (product_id, quantity, order_line_id). Returns how many keys
     each line got. One statement on PostgreSQL, whatever the number of lines."""
     if not wanted:
@@ -224,7 +224,7 @@ def place_order(
         for line in order_lines
         if line.kind == ProductKind.LICENCE
     ]
-    claimed = _claim_licence_keys(wanted)
+    claimed = claim_licence_keys(wanted)
     short = [
         line.product_name
         for line in order_lines

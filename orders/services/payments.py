@@ -306,6 +306,8 @@ def apply_payment_status(
     new_status, facts = _interpret(payment, checkout_status)
     if new_status is None:
         return attempt
+    amount = facts["amount"]
+    captured = new_status == AttemptStatus.PAID and isinstance(amount, int) and amount >= 0
     if new_status == AttemptStatus.PAID and (
         facts["amount"] != attempt.amount_sen or facts["currency"] != attempt.currency
     ):
@@ -325,6 +327,11 @@ def apply_payment_status(
     attempt.gateway_payment_id = facts["payment_id"] or attempt.gateway_payment_id
     attempt.gateway_status = facts["gateway_status"]
     attempt.card_country = facts["card_country"] or attempt.card_country
+    if captured:
+        # What the gateway took, which a mismatch makes differ from what was asked: refunds of
+        # it add up to at most this (`refunds.paid_sen`), and staff see it.
+        attempt.captured_sen = amount
+        attempt.captured_currency = str(facts["currency"] or "")[:3]
     paying = paying_attempt(order)
     if paying is None and new_status in CAPTURED_STATUSES and attempt.gateway_payment_id:
         # The order's first capture pays for it (refunds go to it); a later one is a duplicate.
@@ -336,6 +343,8 @@ def apply_payment_status(
             "gateway_payment_id",
             "gateway_status",
             "card_country",
+            "captured_sen",
+            "captured_currency",
             "pays_for_order",
             "updated_at",
         ]
@@ -374,9 +383,11 @@ def apply_payment_status(
         # Refunded at the gateway (its back office) or the echo of the store's own refund:
         # recorded as a refund, once, keys revoked; the gateway is not asked to refund again.
         refunded = facts["refunded"]
+        if not isinstance(refunded, int):  # the gateway did not say: all it took
+            refunded = attempt.captured[0] if attempt.captured else attempt.amount_sen
         record_gateway_refund(
             attempt,
-            refunded_sen=refunded if isinstance(refunded, int) else attempt.amount_sen,
+            refunded_sen=refunded,
             source=reference,
         )
     else:

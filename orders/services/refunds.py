@@ -137,8 +137,13 @@ def paying_attempt(order: Order) -> PaymentAttempt | None:
 
 
 def paid_sen(order: Order, attempt: PaymentAttempt) -> int:
-    """What refunds may add up to: the amount paid (never more than the order's total)."""
-    return min(attempt.amount_sen, order.total_sen)
+    """What refunds may add up to: what the gateway captured (a capture under review for
+    another amount: that amount, not the one asked for), never more than the order's total;
+    nothing when it captured nothing or another currency (refunded at the gateway, by staff)."""
+    captured = attempt.captured
+    if captured is None or captured[1] != order.currency:
+        return 0
+    return min(captured[0], order.total_sen)
 
 
 def plan_refund(
@@ -149,8 +154,16 @@ def plan_refund(
     if order.status not in REFUNDABLE:
         raise ShopError(_("This order has no payment to refund."))
     attempt = paying_attempt(order)
-    if attempt is None or not attempt.gateway_payment_id:
+    if attempt is None or not attempt.gateway_payment_id or attempt.captured is None:
         raise ShopError(_("This order has no captured payment at the gateway."))
+    if attempt.captured[1] != order.currency:
+        raise ShopError(
+            _(
+                "The gateway captured this payment in %(currency)s, not in the order's "
+                "%(order_currency)s: refund it at the gateway."
+            )
+            % {"currency": attempt.captured[1], "order_currency": order.currency}
+        )
     if Refund.objects.filter(order=order, status=RefundStatus.REQUESTED).exists():
         raise ShopError(_("A refund of this order is still being processed. Try again shortly."))
     order_lines = list(OrderLine.objects.filter(order=order).order_by("id"))

@@ -16,11 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import ROLE_PERMISSIONS
-from orders.models import Fulfilment, OrderLine, OrderStatus, ProductKind
+from orders.models import AttemptStatus, Fulfilment, OrderLine, OrderStatus, ProductKind
 from privacy.models import AccessLog
 from tests.factories import (
     OrderFactory,
     OrderLineFactory,
+    PaymentAttemptFactory,
     ProductFactory,
     StaffFactory,
     UserFactory,
@@ -101,6 +102,10 @@ def _pages():
             reverse("admin:orders_order_flag", args=[_flaggable_order().pk]),
             _all("orders.change_order"),
         ),
+        (
+            reverse("admin:orders_order_accept_payment", args=[_order_under_review().pk]),
+            _all("orders.change_order"),
+        ),
     ]
     # Issue 8's campaign pages that answer a GET (schedule, cancel and test are POST-only).
     campaign = ROW_MAKERS["marketing.Campaign"](1)[0]
@@ -120,6 +125,16 @@ def _pages():
 def _flaggable_order():
     order = OrderFactory(status=OrderStatus.PAID, paid_at=timezone.now())
     OrderLineFactory(order=order, product=ProductFactory())
+    return order
+
+
+def _order_under_review():
+    """A late payment on an expired order: its accept page offers the confirmation."""
+    order = OrderFactory(status=OrderStatus.NEEDS_REVIEW, stock_released=True)
+    OrderLineFactory(order=order, product=ProductFactory())
+    PaymentAttemptFactory(
+        order=order, status=AttemptStatus.PAID, gateway_payment_id="p1", pays_for_order=True
+    )
     return order
 
 
