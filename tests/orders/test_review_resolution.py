@@ -327,6 +327,33 @@ def test_a_duplicate_capture_is_accepted_only_after_its_refund_and_nothing_is_se
     )
 
 
+def test_an_order_held_for_verification_before_its_review_is_held_again_without_a_new_email(
+    django_capture_on_commit_callbacks,
+):
+    # given a high-risk licence paid (held for verification, the customer emailed once), then
+    # captured a second time (review), that duplicate refunded at the gateway
+    product = ProductFactory(licence=True, price_sen=10000, high_risk=True)
+    order = OrderFactory(subtotal_sen=10000, tax_sen=800)
+    line = OrderLineFactory(order=order, product=product)
+    LicenceKeyFactory(product=product, status=LicenceKeyStatus.RESERVED, order_line=line)
+    first = PaymentAttemptFactory(order=order, hosted_checkout_id="hc-1", returnmac="mac-1")
+    second = PaymentAttemptFactory(order=order, hosted_checkout_id="hc-2", returnmac="mac-2")
+    for attempt, status in ((first, "CAPTURED"), (second, "CAPTURED"), (second, "REFUNDED")):
+        with django_capture_on_commit_callbacks(execute=True):
+            apply_payment_status(attempt, payment=payment(attempt, status), source="webhook")
+    order.refresh_from_db()
+    assert (order.status, len(mail.outbox)) == (OrderStatus.NEEDS_REVIEW, 1)
+    # when the manager accepts the payment
+    with django_capture_on_commit_callbacks(execute=True):
+        accept_payment(order, acting_user=_staff("store manager"))
+    # then the order goes through the hold rule again: held, its key not issued, no new email
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ON_HOLD
+    assert LicenceKey.objects.get(order_line=line).status == LicenceKeyStatus.RESERVED
+    assert Fulfilment.objects.filter(order=order).count() == 0
+    assert len(mail.outbox) == 1
+
+
 def test_an_order_not_under_review_offers_no_accept_button():
     order = OrderFactory(status=OrderStatus.PAID, paid_at=timezone.now())
     manager = _client(_staff("store manager"))
