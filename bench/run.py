@@ -96,7 +96,8 @@ def prepare():
 
 
 def customer_session(orders: int) -> tuple[str, str]:
-    """A logged-in customer with `orders` orders and a 3-line cart; returns (cookie, email)."""
+    """A logged-in customer with `orders` orders and a 3-line cart; returns (the Cookie header
+    their browser sends, email)."""
     from importlib import import_module
 
     from allauth.account.models import EmailAddress
@@ -144,7 +145,15 @@ def customer_session(orders: int) -> tuple[str, str]:
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}", email
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    # What a signed-in browser sends: the session cookie and the CSRF cookie the store set on
+    # its first page. Without the latter every request makes a new CSRF secret, which a
+    # browser's requests never do after their first page.
+    from django.test import Client
+
+    first_page = Client(HTTP_COOKIE=cookie).get("/orders/")
+    csrf = first_page.cookies[settings.CSRF_COOKIE_NAME].value
+    return f"{cookie}; {settings.CSRF_COOKIE_NAME}={csrf}", email
 
 
 def query_counts() -> list[tuple[str, int, int]]:

@@ -6,6 +6,7 @@ SITE_LINKS = {
     "home": "home",
     "shop": "orders:shop",
     "cart": "orders:cart",
+    "checkout": "orders:checkout",
     "orders": "orders:list",
     "account": "accounts:dashboard",
     "admin": "admin:index",
