@@ -5,28 +5,18 @@ paid one captured what was asked)."""
 import uuid
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tests.factories import OrderFactory
+from tests.migrations import migrate, migrated_back
 
 BEFORE = [("orders", "0011_payment_that_pays_for_the_order")]
 AFTER = [("orders", "0012_captured_amount")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_mismatched_capture_gets_the_amount_its_history_reported():
-    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("orders")
-    try:
-        # given payments as the old code left them
-        old_apps = _migrate(BEFORE)
+    # given payments as the old code left them
+    with migrated_back("orders", BEFORE) as old_apps:
         Attempt = old_apps.get_model("orders", "PaymentAttempt")
         Event = old_apps.get_model("orders", "OrderEvent")
 
@@ -59,7 +49,7 @@ def test_a_mismatched_capture_gets_the_amount_its_history_reported():
             order_id=paid.pk, kind="needs_review", message="Gateway reported REVERSED: PAID via x"
         )
         # when
-        new_apps = _migrate(AFTER)
+        new_apps = migrate(AFTER)
         # then
         Attempt = new_apps.get_model("orders", "PaymentAttempt")
         captured = {
@@ -69,5 +59,3 @@ def test_a_mismatched_capture_gets_the_amount_its_history_reported():
             )
         }
         assert captured == {under: (5000, "MYR"), usd: (10800, "USD"), fine: (None, "")}
-    finally:
-        _migrate(latest)

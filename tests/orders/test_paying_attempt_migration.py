@@ -4,28 +4,18 @@ or, when it was captured twice, the one its history names first."""
 import uuid
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from tests.factories import OrderFactory
+from tests.migrations import migrate, migrated_back
 
 BEFORE = [("orders", "0010_refunds_credit_notes")]
 AFTER = [("orders", "0011_payment_that_pays_for_the_order")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_each_order_gets_the_payment_its_history_says_paid_it():
-    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("orders")
-    try:
-        # given orders as the old code left them
-        old_apps = _migrate(BEFORE)
+    # given orders as the old code left them
+    with migrated_back("orders", BEFORE) as old_apps:
         Attempt = old_apps.get_model("orders", "PaymentAttempt")
         Event = old_apps.get_model("orders", "OrderEvent")
 
@@ -54,11 +44,9 @@ def test_each_order_gets_the_payment_its_history_says_paid_it():
         attempt(never, "NEVER", "failed")
         attempt(never, "NEVER-2", "created", payment_id="")
         # when
-        new_apps = _migrate(AFTER)
+        new_apps = migrate(AFTER)
         # then
         Attempt = new_apps.get_model("orders", "PaymentAttempt")
         marked = dict(Attempt.objects.values_list("pk", "pays_for_order"))
         assert {pk for pk, pays in marked.items() if pays} == {only, paying}
         assert marked[duplicate] is False
-    finally:
-        _migrate(latest)

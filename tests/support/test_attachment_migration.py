@@ -5,32 +5,23 @@ import io
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from PIL import Image
 
 from privacy import vault
 from privacy.models import VaultFile
 from tests.factories import InquiryFactory
+from tests.migrations import migrate, migrated_back
 from tests.orders.verification_helpers import stored_files, use_vault_dir
 
 BEFORE = [("support", "0005_inquiry_data_request")]
 AFTER = [("support", "0006_attachments_in_vault")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_existing_attachments_move_into_the_vault_and_the_plaintext_column_goes(settings, tmp_path):
     vault_dir = use_vault_dir(settings, tmp_path)
-    latest = MigrationExecutor(connection).loader.graph.leaf_nodes("support")
-    try:
-        # given: an attachment as the old code kept it, bytes in the database
-        old_apps = _migrate(BEFORE)
+    # given: an attachment as the old code kept it, bytes in the database
+    with migrated_back("support", BEFORE) as old_apps:
         inquiry = InquiryFactory()
         out = io.BytesIO()
         Image.new("RGB", (20, 10), (1, 2, 3)).save(out, "PNG")
@@ -47,7 +38,7 @@ def test_existing_attachments_move_into_the_vault_and_the_plaintext_column_goes(
         )
 
         # when
-        new_apps = _migrate(AFTER)
+        new_apps = migrate(AFTER)
 
         # then
         Attachment = new_apps.get_model("support", "Attachment")
@@ -66,5 +57,3 @@ def test_existing_attachments_move_into_the_vault_and_the_plaintext_column_goes(
         assert "data" not in columns and "width" not in columns
         assert len(stored_files(vault_dir)) == 2
         assert all(png not in path.read_bytes() for path in stored_files(vault_dir))
-    finally:
-        _migrate(latest)
