@@ -588,10 +588,13 @@ class AttemptStatus(models.TextChoices):
     PAID = "paid", _("Paid")
     NEEDS_REVIEW = "needs_review", _("Needs review")
     REFUNDED = "refunded", _("Refunded")
+    REVERSED = "reversed", _("Reversed by the bank (chargeback)")
 
 
 # States only move forward: a status may replace another only with a higher rank. A declined
-# payment can still be followed by a successful one in the same hosted checkout.
+# payment can still be followed by a successful one in the same hosted checkout. A reversal
+# (the customer's bank took the money back after the capture: a chargeback) outranks every
+# other status, so no late or replayed capture, review or refund report clears it.
 ATTEMPT_RANK: dict[str, int] = {
     AttemptStatus.CREATED: 0,
     AttemptStatus.PENDING: 1,
@@ -601,6 +604,7 @@ ATTEMPT_RANK: dict[str, int] = {
     AttemptStatus.PAID: 3,
     AttemptStatus.NEEDS_REVIEW: 3,
     AttemptStatus.REFUNDED: 4,
+    AttemptStatus.REVERSED: 5,
 }
 IN_FLIGHT_ATTEMPT_STATUSES = (AttemptStatus.CREATED, AttemptStatus.PENDING)
 
@@ -663,7 +667,7 @@ class PaymentAttempt(models.Model):
         (a capture for another amount was never "paid")."""
         if self.captured_sen is not None:
             return self.captured_sen, self.captured_currency or self.currency
-        if self.status in (AttemptStatus.PAID, AttemptStatus.REFUNDED):
+        if self.status in (AttemptStatus.PAID, AttemptStatus.REFUNDED, AttemptStatus.REVERSED):
             return self.amount_sen, self.currency
         return None
 

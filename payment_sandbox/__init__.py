@@ -52,7 +52,7 @@ Control plane (sandbox only, JSON in and out, no authentication; loopback only):
          "return": "skip",          (no redirect back: a "you can close this window" page)
          "attempts": N}             (allowed payment attempts for this checkout, 1 to 10)
         A null value clears a flag. "reorder" holds the checkout's events back until its
-        payment settles (CAPTURED, REJECTED, REFUNDED), then sends them newest first.
+        payment settles (CAPTURED, REJECTED, REFUNDED, CHARGEBACKED, REVERSED), then sends them newest first.
         "tamper_body" changes the amount after signing; "tamper_sig" sends a wrong signature;
         "unknown_key" signs with a key id the store does not know.
     GET  /_control/checkouts/{id}            status, flags, payments, returnUrl (with RETURNMAC)
@@ -64,6 +64,9 @@ Control plane (sandbox only, JSON in and out, no authentication; loopback only):
     POST /_control/hold-creates              {"hold": true|false}: creates wait (at most 30 s)
     GET  /_control/hold-creates              {"held": bool, "waiting": N}
     POST /_control/payments/{id}/complete    a pending payment becomes CAPTURED
+    POST /_control/payments/{id}/reverse     {"status": "CHARGEBACKED" (default) | "REVERSED"}:
+                                             the customer's bank takes a CAPTURED payment back
+                                             (statusCategory REVERSED); anything else: 409
     POST /_control/clock/advance             {"minutes": M}: expire checkouts, complete due
                                              pending payments, fire due webhook retries
     POST /_control/events/{eventId}/redeliver   send that event again, validly signed

@@ -16,11 +16,18 @@ PAYMENT_STATUSES = {
     "CAPTURE_REQUESTED": ("PENDING_CONNECT_OR_3RD_PARTY", 800, True, False),
     "CAPTURED": ("COMPLETED", 900, True, True),
     "REFUNDED": ("REFUNDED", 1800, True, False),
+    # After a capture the customer's bank takes the money back: a chargeback (the customer
+    # disputed the payment) or a reversal; the same category for both.
+    "CHARGEBACKED": ("REVERSED", 1500, True, False),
+    "REVERSED": ("REVERSED", 1510, True, False),
 }
+REVERSAL_STATUSES = ("CHARGEBACKED", "REVERSED")
 # createdPaymentOutput.paymentStatusCategory (deprecated in Connect, still sent).
 PAYMENT_STATUS_CATEGORY = {
     "CAPTURED": "SUCCESSFUL",
     "REFUNDED": "SUCCESSFUL",
+    "CHARGEBACKED": "SUCCESSFUL",
+    "REVERSED": "SUCCESSFUL",
     "REJECTED": "REJECTED",
 }
 
@@ -59,7 +66,7 @@ def payment_response(payment: "Payment") -> dict:
     }
     if payment.status == "REJECTED":
         status_output["errors"] = [dict(DECLINE_ERROR)]
-    paid = payment.amount if payment.status in {"CAPTURED", "REFUNDED"} else 0
+    paid = payment.amount if payment.status in {"CAPTURED", "REFUNDED", *REVERSAL_STATUSES} else 0
     card = {
         "cardNumber": "*" * 12 + payment.card_number[-4:],
         "expiryDate": payment.card_expiry,

@@ -434,6 +434,13 @@ class _Handler(BaseHTTPRequestHandler):
             and parts[2] == "complete"
         ):
             return 200, gateway.complete_payment(parts[1])
+        if (
+            method == "POST"
+            and len(parts) == 3
+            and parts[0] == "payments"
+            and parts[2] == "reverse"
+        ):
+            return 200, gateway.reverse_payment(parts[1], data.get("status", "CHARGEBACKED"))
         if method == "POST" and parts == ["clock", "advance"]:
             minutes = data.get("minutes")
             if (

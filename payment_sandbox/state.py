@@ -11,6 +11,8 @@ Payment (one per attempt, SALE only):
     CREATED ─► CAPTURED [COMPLETED, 900] ─ refund in full ─► REFUNDED [REFUNDED, 1800]
        ├─────► REJECTED [UNSUCCESSFUL, 100]
        └─────► CAPTURE_REQUESTED [PENDING_CONNECT_OR_3RD_PARTY, 800] ─ later ─► CAPTURED
+    CAPTURED (refunded in part or not) ─ the customer's bank takes it back (control plane) ─►
+       CHARGEBACKED [REVERSED, 1500] | REVERSED [REVERSED, 1510]
 Status codes are Connect's legacy numbers; decisions must use status/statusCategory. Every
 transition queues a webhook event `payment.<status lower>`.
 """
@@ -24,12 +26,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .clock import Clock
 from .errors import ApiError
-from .resources import checkout_status_response, payment_response, refund_response
+from .resources import (
+    REVERSAL_STATUSES,
+    checkout_status_response,
+    payment_response,
+    refund_response,
+)
 from .validation import CheckoutRequest, RefundRequest
 from .webhooks import Event, WebhookDispatcher
 
 # Statuses a payment does not leave by itself (a held-back "reorder" batch is sent then).
-SETTLED_STATUSES = {"REJECTED", "CAPTURED", "REFUNDED"}
+SETTLED_STATUSES = {"REJECTED", "CAPTURED", "REFUNDED", *REVERSAL_STATUSES}
 APPROVE, DECLINE, PENDING, GATEWAY_ERROR = "approve", "decline", "pending", "gateway_error"
 TEST_CARDS = {
     "4111111111111111": APPROVE,
@@ -395,6 +402,28 @@ class Gateway:
                     f"payment {payment_id} is {payment.status}, not pending",
                 )
             self._complete(payment)
+            return payment_response(payment)
+
+    def reverse_payment(self, payment_id: str, status: str) -> dict:
+        """The customer's bank takes a captured payment back: it becomes `status`
+        (CHARGEBACKED or REVERSED), and the webhook `payment.<status lower>` is sent."""
+        if status not in REVERSAL_STATUSES:
+            raise ApiError(
+                400,
+                "REQUEST_NOT_VALID",
+                f"status must be one of {', '.join(REVERSAL_STATUSES)}",
+                "status",
+            )
+        with self._lock:
+            self.tick()
+            payment = self._get_payment(payment_id)
+            if payment.status != "CAPTURED":
+                raise ApiError(
+                    409,
+                    "REQUEST_NOT_VALID",
+                    f"payment {payment_id} is {payment.status}, not captured",
+                )
+            self._transition(payment, status)
             return payment_response(payment)
 
     def tick(self) -> None:

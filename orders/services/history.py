@@ -10,14 +10,20 @@ from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus
 
 
 def record_event(
-    order: Order, kind: str, message: str = "", *, actor: User | None = None
+    order: Order,
+    kind: str,
+    message: str = "",
+    *,
+    actor: User | None = None,
+    alert_subject: str = "",
 ) -> OrderEvent:
     """Append to the order's history. An order sent to review also alerts staff (log line and
-    an email to the store managers, committed with the event)."""
+    an email to the store managers, committed with the event), under `alert_subject` when the
+    caller names the reason (default: "Order … needs review")."""
     event = OrderEvent.objects.create(order=order, kind=kind, message=message[:300], actor=actor)
     if kind == OrderEventKind.NEEDS_REVIEW:
         alert_staff(
-            f"Order {order.number} needs review",
+            alert_subject or f"Order {order.number} needs review",
             f"Order {order.number} was sent to review: {message[:300]}",
             kind="order review",
         )
@@ -31,6 +37,7 @@ def move_order(
     event: str,
     message: str = "",
     actor: User | None = None,
+    alert_subject: str = "",
 ) -> None:
     """Set `order.status` (the caller holds the order's row lock) and record the event."""
     order.status = status
@@ -39,4 +46,4 @@ def move_order(
         order.paid_at = timezone.now()
         fields.append("paid_at")
     order.save(update_fields=fields)
-    record_event(order, event, message, actor=actor)
+    record_event(order, event, message, actor=actor, alert_subject=alert_subject)

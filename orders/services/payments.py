@@ -5,7 +5,9 @@ in constant time and then the gateway is asked; webhooks are verified on the raw
 once per event id; every status goes through `apply_payment_status`, under a row lock on the
 order and its attempt, forward only, with amount and currency checked; fulfilment is queued
 after commit and happens once; a payment the gateway reports refunded is recorded as a refund
-by `refunds.record_gateway_refund` (credit note, keys revoked), once."""
+by `refunds.record_gateway_refund` (credit note, keys revoked), once; a payment the customer's
+bank took back after the capture (a chargeback or reversal) sends the order to review and alerts
+staff, once, whatever the order's state (`_record_reversal`)."""
 
 import datetime
 import logging
@@ -20,12 +22,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from ipmart.core.money import format_ringgit
 from ipmart.core.outbox import enqueue
 from orders import gateway
 from orders.models import (
     ATTEMPT_RANK,
     IN_FLIGHT_ATTEMPT_STATUSES,
     AttemptStatus,
+    LicenceKey,
+    LicenceKeyStatus,
     Order,
     OrderEventKind,
     OrderStatus,
@@ -48,7 +53,7 @@ CATEGORY_TO_STATUS = {
     "COMPLETED": AttemptStatus.PAID,
     "UNSUCCESSFUL": AttemptStatus.FAILED,
     "REFUNDED": AttemptStatus.REFUNDED,
-    "REVERSED": AttemptStatus.NEEDS_REVIEW,
+    "REVERSED": AttemptStatus.REVERSED,
     "CREATED": AttemptStatus.PENDING,
     "PENDING_PAYMENT": AttemptStatus.PENDING,
     "PENDING_MERCHANT": AttemptStatus.PENDING,
@@ -323,6 +328,7 @@ def apply_payment_status(
     if ATTEMPT_RANK[new_status] <= ATTEMPT_RANK[attempt.status]:
         logger.info("ignored backward status %s → %s (%s)", attempt.status, new_status, source)
         return attempt
+    previous = attempt.status
     attempt.status = new_status
     attempt.gateway_payment_id = facts["payment_id"] or attempt.gateway_payment_id
     attempt.gateway_status = facts["gateway_status"]
@@ -379,6 +385,8 @@ def apply_payment_status(
             )
         else:
             record_event(order, OrderEventKind.NEEDS_REVIEW, why)
+    elif new_status == AttemptStatus.REVERSED:
+        _record_reversal(order, attempt, previous=previous, facts=facts, reference=reference)
     elif new_status == AttemptStatus.REFUNDED:
         # Refunded at the gateway (its back office) or the echo of the store's own refund:
         # recorded as a refund, once, keys revoked; the gateway is not asked to refund again.
@@ -393,6 +401,51 @@ def apply_payment_status(
     else:
         record_event(order, ATTEMPT_EVENTS[new_status], reference)
     return attempt
+
+
+def _record_reversal(
+    order: Order,
+    attempt: PaymentAttempt,
+    *,
+    previous: str,
+    facts: dict[str, Any],
+    reference: str,
+) -> None:
+    """The customer's bank took `attempt`'s payment back (CHARGEBACKED or REVERSED), reported
+    for the first time (the caller holds the order's lock and moved the attempt). The order
+    goes to review whatever its state, so nothing more is fulfilled or shipped for money the
+    store no longer has (fulfilment and shipping act only on paid orders), and neither the
+    store's refund nor "Accept the payment" will act on it; staff are alerted once, with what
+    the customer already received. Licence keys already issued are kept, not revoked: a
+    chargeback is often disputed and won, and revoking a paying customer's key is not
+    undone by the bank's later decision; staff decide (and revoke by hand) after reading it."""
+    amount, currency = facts["amount"], facts["currency"]
+    if not isinstance(amount, int):
+        amount, currency = attempt.amount_sen, attempt.currency
+    money = format_ringgit(amount) if currency == order.currency else f"{currency} {amount}"
+    issued = LicenceKey.objects.filter(
+        order_line__order=order, status=LicenceKeyStatus.ISSUED
+    ).count()
+    shipped = order.lines.filter(shipped_at__isnull=False).exists()
+    delivered = f"{issued} licence key(s) issued, kept" if issued else "no licence key issued"
+    if shipped:
+        delivered += "; goods shipped"
+    why = (
+        f"Payment {attempt.merchant_reference} {facts['gateway_status'] or 'REVERSED'} "
+        f"({money}) after it was {previous}: the bank took the money back. Order was "
+        f"{order.status}; {delivered}. Contest it at the gateway. {reference}"
+    )
+    subject = f"Order {order.number}: payment taken back by the bank ({facts['gateway_status']})"
+    if order.status == OrderStatus.NEEDS_REVIEW:
+        record_event(order, OrderEventKind.NEEDS_REVIEW, why, alert_subject=subject)
+    else:
+        move_order(
+            order,
+            OrderStatus.NEEDS_REVIEW,
+            event=OrderEventKind.NEEDS_REVIEW,
+            message=why,
+            alert_subject=subject,
+        )
 
 
 # --- The browser's return ------------------------------------------------------------------

@@ -39,6 +39,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Sum, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from ipmart.core.audit import record_staff_change
@@ -75,6 +76,12 @@ REFUNDABLE = (
     OrderStatus.NEEDS_REVIEW,
 )
 CREDIT_NOTE_SEQUENCE = "credit_note"
+# Refused by plan_refund and by accepting the payment after review (services/review.py).
+REVERSED_PAYMENT_MESSAGE = gettext_lazy(
+    "The customer's bank took payment %(reference)s back (a chargeback): the money is no "
+    "longer with the store, so there is nothing to refund or accept. Contest the chargeback "
+    "at the gateway."
+)
 
 
 def credit_note_number(value: int) -> str:
@@ -156,6 +163,8 @@ def plan_refund(
     attempt = paying_attempt(order)
     if attempt is None or not attempt.gateway_payment_id or attempt.captured is None:
         raise ShopError(_("This order has no captured payment at the gateway."))
+    if attempt.status == AttemptStatus.REVERSED:
+        raise ShopError(REVERSED_PAYMENT_MESSAGE % {"reference": attempt.merchant_reference})
     if attempt.captured[1] != order.currency:
         raise ShopError(
             _(

@@ -3,7 +3,7 @@ the order's admin page).
 
 `payments.apply_payment_status` sends an order to review when a payment is captured for another
 amount or currency, after the order was cancelled or expired, a second time, or when the
-gateway reports a reversal. Staff may accept the payment only when it settles the order
+gateway reports a reversal (never accepted: the bank took the money back). Staff may accept the payment only when it settles the order
 exactly: the payment that pays for the order (`PaymentAttempt.pays_for_order`) captured the
 order's total in its currency, and no other payment of the order still holds the customer's
 money (a duplicate is refunded at the gateway first). Anything else is resolved by a refund,
@@ -46,7 +46,7 @@ from .catalogue import alert_low_key_pools
 from .checkout import claim_licence_keys, lock_order
 from .errors import ShopError
 from .history import move_order
-from .refunds import paying_attempt
+from .refunds import REVERSED_PAYMENT_MESSAGE, paying_attempt
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,8 @@ def plan_acceptance(order: Order) -> Acceptance:
                 "Check the payments with the gateway."
             )
         )
+    if attempt.status == AttemptStatus.REVERSED:
+        raise ShopError(REVERSED_PAYMENT_MESSAGE % {"reference": attempt.merchant_reference})
     captured = attempt.captured
     settles = captured == (order.total_sen, order.currency)
     if captured is not None and not settles and attempt.status != AttemptStatus.REFUNDED:

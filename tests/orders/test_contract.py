@@ -310,6 +310,72 @@ def test_a_mismatched_payment_goes_to_review_and_nothing_is_fulfilled(
     assert mail.outbox == []
 
 
+# --- a chargeback or reversal after the capture ---------------------------------------------------
+
+ALERT = "ipmart.core.tasks.send_staff_alert"
+
+
+@pytest.mark.parametrize("status", ["CHARGEBACKED", "REVERSED"])
+def test_a_payment_taken_back_after_fulfilment_sends_the_order_to_review_once(
+    customer, store_sandbox, status
+):
+    from ipmart.core.models import OutboxMessage
+    from ipmart.core.money import format_ringgit
+    from orders.models import OrderEvent, OrderEventKind
+    from tests.factories import StaffFactory
+
+    # given an order paid and fulfilled (key issued), whose later events the gateway sends 20x
+    manager = StaffFactory(role="store manager")
+    page = customer.start_payment()
+    customer.come_back(page.pay(APPROVED))
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
+    assert one_email(customer)
+    checkout_id = control(store_sandbox, page, webhook="duplicate:20")
+    captured = [e for e in store_sandbox.events(checkout_id) if e["type"] == "payment.captured"]
+    payment_id = captured[0]["paymentId"]
+
+    # when the customer's bank takes the payment back
+    answer = store_sandbox.control("POST", f"payments/{payment_id}/reverse", {"status": status})
+    assert answer.status_code == 200, answer.text
+    event_type = f"payment.{status.lower()}"
+    wait_until(
+        lambda: WebhookEvent.objects.filter(event_type=event_type, result="applied").exists(),
+        what="the reversal webhook",
+    )
+    # and the old capture event is delivered again after it
+    redelivered = store_sandbox.control("POST", f"events/{captured[0]['id']}/redeliver")
+    assert redelivered.status_code == 202
+    wait_until(
+        lambda: all(
+            d["attempts"] and d["attempts"][-1]["status"] == 200
+            for e in store_sandbox.events(checkout_id)
+            for d in e["deliveries"]
+        ),
+        what="every delivery acknowledged",
+    )
+
+    # then the order is under review, the payment reversed, the key kept; one alert, one event
+    assert customer.refresh().status == OrderStatus.NEEDS_REVIEW
+    assert customer.attempts() == [AttemptStatus.REVERSED]
+    assert customer.order.attempts.get().gateway_status == status
+    assert customer.keys() == [LicenceKeyStatus.ISSUED]
+    assert customer.fulfilments() == 1
+    reviews = OrderEvent.objects.filter(order=customer.order, kind=OrderEventKind.NEEDS_REVIEW)
+    assert reviews.count() == 1
+    total = format_ringgit(customer.order.total_sen)
+    assert f"{status} ({total}) after it was paid" in reviews.get().message
+    subject = f"Order {customer.order.number}: payment taken back by the bank ({status})"
+    alerts = OutboxMessage.objects.filter(handler=ALERT).values_list("args", flat=True)
+    assert [args[1] for args in alerts if customer.order.number in args[2]] == [subject]
+    wait_until(
+        lambda: (
+            [m.subject for m in mail.outbox if m.to == [manager.email]]
+            == [f"[IPmart alert] {subject}"]
+        ),
+        what="the alert email",
+    )
+
+
 # --- 15. forged and replayed returns ------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
+from ipmart.core.models import OutboxMessage
 from orders.models import (
     AttemptStatus,
     Fulfilment,
@@ -25,6 +26,7 @@ from orders.models import (
     WebhookEvent,
 )
 from orders.services.checkout import cancel_order, expire_order
+from orders.services.errors import ShopError
 from orders.services.fulfilment import fulfil_order
 from orders.services.payments import (
     WebhookOutcome,
@@ -53,6 +55,8 @@ STATUS_CATEGORY = {
     "PENDING_APPROVAL": "PENDING_MERCHANT",
     "CREATED": "CREATED",
     "REFUNDED": "REFUNDED",
+    "CHARGEBACKED": "REVERSED",
+    "REVERSED": "REVERSED",
 }
 
 
@@ -563,3 +567,140 @@ def test_refunding_the_paying_capture_while_a_duplicate_holds_the_money_takes_no
         f"RM 108.00 refunded at the gateway; the duplicate payment {second.merchant_reference} "
         f"now pays for the order, nothing taken back: {first.merchant_reference} via webhook e-1",
     )
+
+
+# --- a chargeback or reversal after the capture ---------------------------------------------
+
+ALERT = "ipmart.core.tasks.send_staff_alert"
+
+
+def _alerts(order) -> list[str]:
+    """The subjects of the staff alerts queued about `order`."""
+    queued = OutboxMessage.objects.filter(handler=ALERT).order_by("id")
+    return [args[1] for args in queued.values_list("args", flat=True) if order.number in args[1]]
+
+
+def _reviews(order) -> list[str]:
+    return list(
+        OrderEvent.objects.filter(order=order, kind="needs_review")
+        .order_by("id")
+        .values_list("message", flat=True)
+    )
+
+
+def test_a_chargeback_after_fulfilment_goes_to_review_once_however_often_it_is_reported(
+    licence_order, django_capture_on_commit_callbacks
+):
+    # given an order paid and fulfilled, its key issued
+    order, attempt = licence_order
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_webhook(event(attempt), key_id="k")
+    assert _snapshot(order)[0] == OrderStatus.FULFILLED
+    chargeback = event(attempt, "CHARGEBACKED")
+    # when the gateway sends the chargeback 100 times
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = [handle_webhook(chargeback, key_id="k") for _ in range(100)]
+    # then it was applied once: the order is under review, the payment reversed, the key kept
+    assert outcomes == [WebhookOutcome.APPLIED] + [WebhookOutcome.DUPLICATE] * 99
+    assert _snapshot(order) == (
+        OrderStatus.NEEDS_REVIEW,
+        [AttemptStatus.REVERSED],
+        [LicenceKeyStatus.ISSUED],
+        1,
+    )
+    reference = attempt.merchant_reference
+    assert _reviews(order) == [
+        f"Payment {reference} CHARGEBACKED (RM 108.00) after it was paid: the bank took the "
+        "money back. Order was fulfilled; 1 licence key(s) issued, kept. Contest it at the "
+        f"gateway. {reference} via webhook {chargeback['id']}"
+    ]
+    subject = f"Order {order.number}: payment taken back by the bank (CHARGEBACKED)"
+    assert _alerts(order) == [subject]
+    assert order.refunds.count() == 0
+    assert len(mail.outbox) == 1  # the key email; nothing to the customer about the chargeback
+    # when newer copies (new event ids) and stale older statuses arrive after it
+    before = (_snapshot(order), _reviews(order), OrderEvent.objects.filter(order=order).count())
+    with django_capture_on_commit_callbacks(execute=True):
+        for status in ["REVERSED", "CHARGEBACKED", "CAPTURED", "REFUNDED", "PENDING_APPROVAL"]:
+            handle_webhook(event(attempt, status), key_id="k")
+        # a return or reconciliation that read the gateway before the chargeback, applied late
+        apply_payment_status(
+            attempt,
+            payment=payment(attempt, "CAPTURED"),
+            checkout_status="PAYMENT_CREATED",
+            source="return",
+        )
+    # then nothing clears or repeats it: no second alert, no refund, no event
+    assert (
+        _snapshot(order),
+        _reviews(order),
+        OrderEvent.objects.filter(order=order).count(),
+    ) == before
+    assert _alerts(order) == [subject]
+    assert order.refunds.count() == 0
+
+
+@pytest.mark.parametrize(
+    "status, attempt_status, shipped, words",
+    [
+        (OrderStatus.PAID, AttemptStatus.PAID, False, "Order was paid; no licence key issued."),
+        (OrderStatus.ON_HOLD, AttemptStatus.PAID, False, "Order was on_hold; no licence key"),
+        (
+            OrderStatus.FULFILLED,
+            AttemptStatus.PAID,
+            True,
+            "Order was fulfilled; no licence key issued; goods shipped.",
+        ),
+        (OrderStatus.REFUNDED, AttemptStatus.REFUNDED, True, "after it was refunded"),
+        (OrderStatus.NEEDS_REVIEW, AttemptStatus.NEEDS_REVIEW, False, "Order was needs_review"),
+    ],
+)
+def test_a_reversal_sends_the_order_to_review_whatever_its_state(
+    status, attempt_status, shipped, words
+):
+    # given an order of goods in that state, paid by a captured payment
+    product = ProductFactory(price_sen=10000)
+    order = OrderFactory(subtotal_sen=10000, tax_sen=1000, status=status)
+    OrderLineFactory(order=order, product=product, shipped_at=timezone.now() if shipped else None)
+    attempt = PaymentAttemptFactory(
+        order=order, status=attempt_status, gateway_payment_id="p1", pays_for_order=True
+    )
+    # when the gateway reports it reversed
+    apply_payment_status(attempt, payment=payment(attempt, "REVERSED"), source="webhook e-9")
+    # then the order is under review (fulfilment and shipping act only on paid orders), staff
+    # are alerted once, and the history says what the customer already has
+    order.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (order.status, attempt.status) == (OrderStatus.NEEDS_REVIEW, AttemptStatus.REVERSED)
+    assert attempt.gateway_status == "REVERSED"
+    (review,) = _reviews(order)
+    assert f"Payment {attempt.merchant_reference} REVERSED (RM 110.00)" in review
+    assert words in review
+    assert _alerts(order) == [f"Order {order.number}: payment taken back by the bank (REVERSED)"]
+    with pytest.raises(ShopError, match="nothing to refund or accept"):
+        plan_refund(order, lines=None)
+
+
+def test_a_reversal_reported_before_the_capture_leaves_the_order_unpaid_under_review(
+    licence_order, django_capture_on_commit_callbacks
+):
+    # given an order awaiting payment; the gateway's events arrive out of order
+    order, attempt = licence_order
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_webhook(event(attempt, "CHARGEBACKED"), key_id="k")
+        # when the capture that came before it arrives after it
+        handle_webhook(event(attempt, "CAPTURED"), key_id="k")
+    # then nothing is fulfilled or paid: the order is under review, its key still reserved
+    assert _snapshot(order) == (
+        OrderStatus.NEEDS_REVIEW,
+        [AttemptStatus.REVERSED],
+        [LicenceKeyStatus.RESERVED],
+        0,
+    )
+    assert order.paid_at is None
+    assert len(_reviews(order)) == 1
+    assert "after it was created" in _reviews(order)[0]
+    assert _alerts(order) == [
+        f"Order {order.number}: payment taken back by the bank (CHARGEBACKED)"
+    ]
+    assert mail.outbox == []

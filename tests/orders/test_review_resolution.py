@@ -55,7 +55,7 @@ FULFIL = "orders.tasks.fulfil_order_task"
 
 
 def payment(attempt, status="CAPTURED", *, amount=None, currency=None) -> dict:
-    category = {"CAPTURED": "COMPLETED", "REFUNDED": "REFUNDED"}[status]
+    category = {"CAPTURED": "COMPLETED", "REFUNDED": "REFUNDED", "CHARGEBACKED": "REVERSED"}[status]
     return {
         "id": f"{uuid.uuid4().int % 10**10:010d}_1",
         "status": status,
@@ -277,6 +277,59 @@ def test_a_payment_of_another_amount_cannot_be_accepted_and_refunds_add_up_to_wh
     else:
         with pytest.raises(ShopError, match="captured this payment in USD, not in the order"):
             plan_refund(order, lines=None)
+
+
+def test_a_payment_the_bank_took_back_cannot_be_accepted_or_refunded(
+    django_capture_on_commit_callbacks,
+):
+    # given a licence order paid and fulfilled, whose payment the customer's bank took back
+    product = ProductFactory(licence=True, price_sen=10000)
+    order = OrderFactory(subtotal_sen=10000, tax_sen=800)
+    line = OrderLineFactory(order=order, product=product)
+    LicenceKeyFactory(product=product, status=LicenceKeyStatus.RESERVED, order_line=line)
+    attempt = PaymentAttemptFactory(order=order, hosted_checkout_id="hc-1", returnmac="mac-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment_status(attempt, payment=payment(attempt), source="webhook e-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_payment_status(attempt, payment=payment(attempt, "CHARGEBACKED"), source="e-2")
+    order.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (order.status, attempt.status) == (OrderStatus.NEEDS_REVIEW, AttemptStatus.REVERSED)
+    manager = _staff("store manager")
+    client = _client(manager)
+    refusal = (
+        f"The customer's bank took payment {attempt.merchant_reference} back (a chargeback): "
+        "the money is no longer with the store, so there is nothing to refund or accept. "
+        "Contest the chargeback at the gateway."
+    )
+
+    def state():
+        order.refresh_from_db()
+        return (
+            order.status,
+            list(LicenceKey.objects.filter(product=product).values_list("status", flat=True)),
+            OrderEvent.objects.filter(order=order).count(),
+            Fulfilment.objects.filter(order=order).count(),
+            OutboxMessage.objects.filter(handler=FULFIL).count(),
+            StaffChange.objects.count(),
+            order.refunds.count(),
+        )
+
+    before = state()
+    assert before[:2] == (OrderStatus.NEEDS_REVIEW, [LicenceKeyStatus.ISSUED])
+    # when the manager opens the accept page, then it says why not and offers no button
+    page = client.get(_url(order)).content.decode()
+    assert refusal.replace("'", "&#x27;") in page
+    assert 'value="Accept the payment and fulfil"' not in page
+    # and neither a posted confirmation, the service, nor a refund changes anything
+    client.post(_url(order))
+    with pytest.raises(ShopError) as refused:
+        accept_payment(order, acting_user=manager)
+    assert str(refused.value) == refusal
+    with pytest.raises(ShopError) as refused:
+        plan_refund(order, lines=None)
+    assert str(refused.value) == refusal
+    assert state() == before
 
 
 def test_a_duplicate_capture_is_accepted_only_after_its_refund_and_nothing_is_sent_again(

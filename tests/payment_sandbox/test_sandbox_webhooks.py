@@ -6,6 +6,7 @@ import json
 
 import pytest
 from worldline.connect.sdk.communication.request_header import RequestHeader
+from worldline.connect.sdk.v1.merchant.payments.get_payment_params import GetPaymentParams
 from worldline.connect.sdk.v1.webhooks.v1_webhooks_factory import V1WebhooksFactory
 from worldline.connect.sdk.webhooks.api_version_mismatch_exception import (
     ApiVersionMismatchException,
@@ -123,6 +124,47 @@ def test_declined_pending_and_refunded_events(
         "payment.captured",
         "payment.refunded",
     ]
+
+
+@pytest.mark.parametrize("status", ["CHARGEBACKED", "REVERSED"])
+def test_a_captured_payment_taken_back_by_the_bank_is_reported_reversed(
+    status, sandbox, gateway, webhook_receiver, webhooks_helper, create_checkout, hosted_page
+):
+    # given a captured payment and a declined one
+    created = paid(create_checkout, hosted_page)
+    declined = paid(
+        create_checkout, hosted_page, card=DECLINED, flags={"attempts": 1}, sandbox=sandbox
+    )
+    payment_id = (
+        gateway.hostedcheckouts().get(created.hosted_checkout_id).created_payment_output.payment.id
+    )
+    rejected_id = (
+        gateway.hostedcheckouts().get(declined.hosted_checkout_id).created_payment_output.payment.id
+    )
+
+    # when the control plane takes the captured one back
+    answer = sandbox.control("POST", f"payments/{payment_id}/reverse", {"status": status})
+
+    # then the API and the webhook report it in the REVERSED category, as the SDK reads it
+    assert answer.status_code == 200, answer.text
+    payment = gateway.payments().get(payment_id, GetPaymentParams())
+    assert payment.status == status
+    assert payment.status_output.status_category == "REVERSED"
+    assert payment.status_output.is_refundable is False
+    hooks = webhook_receiver.wait_for(created.hosted_checkout_id, 3)
+    events = [unmarshal(webhooks_helper, hook) for hook in hooks]
+    assert [e.type for e in events] == [
+        "payment.created",
+        "payment.captured",
+        f"payment.{status.lower()}",
+    ]
+    assert events[-1].payment.status_output.status_category == "REVERSED"
+    # and only a captured payment can be taken back, once; an unknown status is refused
+    assert sandbox.control("POST", f"payments/{payment_id}/reverse").status_code == 409
+    assert sandbox.control("POST", f"payments/{rejected_id}/reverse").status_code == 409
+    refused = sandbox.control("POST", f"payments/{payment_id}/reverse", {"status": "PAID"})
+    assert refused.status_code == 400
+    assert gateway.payments().get(payment_id, GetPaymentParams()).status == status
 
 
 def test_a_failed_delivery_is_retried_with_the_same_event_id(
