@@ -576,7 +576,8 @@ class OrderEvent(models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
+        # in the store's time zone, as the admin shows every other time
+        return f"{self.kind} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class AttemptStatus(models.TextChoices):

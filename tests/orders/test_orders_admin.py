@@ -1,6 +1,8 @@
 """Orders in admin: a store manager marks a paid order's goods shipped (the customer is emailed
 the tracking number); opening an order is written to the access log."""
 
+from datetime import UTC, datetime
+
 import pytest
 from allauth.mfa.models import Authenticator
 from django.contrib.messages import get_messages
@@ -279,3 +281,9 @@ def test_the_order_page_shows_its_payments_refunds_and_lines_in_ringgit(client, 
     assertInHTML('<td class="field-unit_price"><p>RM 1,234.50</p></td>', body, count=1)
     assertInHTML('<td class="field-tax"><p>RM 197.52</p></td>', body, count=1)
     assertInHTML('<th class="column-amount">Amount</th>', body, count=2)
+
+
+def test_an_order_events_name_in_admin_gives_its_time_in_the_stores_time_zone():
+    # 13:20 UTC is 21:20 in Kuala Lumpur, as the admin's date columns show it
+    event = OrderEvent(kind="paid", at=datetime(2026, 11, 29, 13, 20, tzinfo=UTC))
+    assert str(event) == "paid 2026-11-29 21:20"
