@@ -2,7 +2,8 @@
 lost", `orders.services.review.close_lost_payment`): keys revoked, unshipped goods back in stock
 once, the order cancelled, history, audit trail and the customer's email in their language;
 a second click changes nothing; refused for an order whose payment was not reversed and for
-roles without the right."""
+roles without the right. And the gateway's early warning (CHARGEBACK_NOTIFICATION): the payment
+stays paid, staff are alerted once however often it is reported."""
 
 import uuid
 
@@ -42,8 +43,10 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+ALERT = "ipmart.core.tasks.send_staff_alert"
 CATEGORY = {
     "CAPTURED": "COMPLETED",
+    "CHARGEBACK_NOTIFICATION": "COMPLETED",
     "CHARGEBACKED": "REVERSED",
 }
 
@@ -314,3 +317,67 @@ def test_other_roles_are_refused_the_close_page_and_its_confirmation(
         assert _url(order) not in page.decode()
     # and nothing changed
     assert _state(order, keyboard, mouse) == before
+
+
+# --- The gateway's early warning of a chargeback -------------------------------------------------
+
+
+def _alerts(order) -> list[str]:
+    queued = OutboxMessage.objects.filter(handler=ALERT).order_by("id")
+    return [args[1] for args in queued.values_list("args", flat=True) if order.number in args[1]]
+
+
+def test_a_chargeback_notification_keeps_the_payment_paid_and_alerts_staff_once(
+    django_capture_on_commit_callbacks,
+):
+    # given a paid, fulfilled order and a store manager to alert
+    manager = _staff("store manager")
+    order, attempt, keyboard, mouse, licence = _order(django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    events = OrderEvent.objects.filter(order=order).count()
+    # when the gateway warns of a chargeback 20 times (new event ids), and a return that read
+    # the gateway before the warning is applied late
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(20):
+            handle_webhook(event(attempt, "CHARGEBACK_NOTIFICATION"), key_id="k")
+        apply_payment_status(attempt, payment=payment(attempt), source="return")
+    # then the payment stays paid and the order goes on, its key usable
+    order.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (order.status, attempt.status) == (OrderStatus.PAID, AttemptStatus.PAID)
+    assert attempt.gateway_status == "CHARGEBACK_NOTIFICATION"
+    assert attempt.chargeback_warned_at is not None
+    assert LicenceKey.objects.get(product=licence).status == LicenceKeyStatus.ISSUED
+    # one event in its history, one staff alert through the outbox, nothing to the customer
+    (note,) = OrderEvent.objects.filter(order=order).order_by("id")[events:]
+    assert note.kind == "note"
+    assert note.message.startswith(
+        f"Chargeback notified for payment {attempt.merchant_reference} (RM "
+    )
+    subject = f"Order {order.number}: chargeback notified by the bank"
+    assert _alerts(order) == [subject]
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        ([manager.email], f"[IPmart alert] {subject}")
+    ]
+
+
+def test_a_chargeback_notification_reported_first_pays_the_order_and_warns_once(
+    django_capture_on_commit_callbacks,
+):
+    # given an order awaiting payment
+    user = UserFactory()
+    licence = ProductFactory(licence=True, keys=1, price_sen=10000, name="Office")
+    order = placed_order(user, cart_with(user, (licence, 1)), AddressFactory(user=user))
+    attempt = PaymentAttemptFactory(order=order, hosted_checkout_id="hc-1", returnmac="mac-1")
+    # when the first the store hears of its payment is the chargeback warning (the capture's
+    # own event lost), twice
+    with django_capture_on_commit_callbacks(execute=True):
+        handle_webhook(event(attempt, "CHARGEBACK_NOTIFICATION"), key_id="k")
+        handle_webhook(event(attempt, "CHARGEBACK_NOTIFICATION"), key_id="k")
+    # then the order is paid and fulfilled once (still the store's money), and staff warned once
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FULFILLED
+    assert Fulfilment.objects.filter(order=order).count() == 1
+    assert PaymentAttempt.objects.get(pk=attempt.pk).status == AttemptStatus.PAID
+    assert _alerts(order) == [f"Order {order.number}: chargeback notified by the bank"]
+    assert OrderEvent.objects.filter(order=order, kind="note").count() == 1
