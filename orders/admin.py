@@ -26,6 +26,7 @@ from .admin_shipping import ShippingMethodAdmin  # noqa: F401  (registers shippi
 from .admin_verification import VerificationDocumentInline  # also registers the queue
 from .forms import FlagForVerificationForm, RefundForm, ShipForm
 from .models import (
+    AttemptStatus,
     Category,
     Fulfilment,
     LicenceKey,
@@ -56,7 +57,7 @@ from .services.catalogue import (
 from .services.errors import ShopError
 from .services.fulfilment import can_ship, mark_shipped, ship_orders_from_csv
 from .services.refunds import can_refund, plan_refund, refund_order_lines, shipping_left_sen
-from .services.review import accept_payment, plan_acceptance
+from .services.review import accept_payment, close_lost_payment, plan_acceptance, plan_closure
 from .services.verification import request_verification
 
 SHIP_PERMISSIONS = ("orders.change_order", "orders.add_shipment")
@@ -64,6 +65,8 @@ REFUND_PERMISSIONS = ("orders.change_order", "orders.add_refund")
 FLAG_PERMISSIONS = ("orders.change_order",)
 # Resolving a review by accepting its payment: the store manager's own right over orders.
 ACCEPT_PERMISSIONS = ("orders.change_order",)
+# Closing a charged-back order as lost: the same right.
+CLOSE_LOST_PERMISSIONS = ("orders.change_order",)
 
 
 def _has_all(user, permissions) -> bool:
@@ -548,6 +551,7 @@ class OrderAdmin(
             "refund": (REFUND_PERMISSIONS, can_refund),
             "flag": (FLAG_PERMISSIONS, self._flaggable),
             "accept": (ACCEPT_PERMISSIONS, self._under_review),
+            "close_lost": (CLOSE_LOST_PERMISSIONS, self._reversed_under_review),
         }[action]
         return _has_all(user, permissions) and state_allows(order)
 
@@ -558,6 +562,7 @@ class OrderAdmin(
             ("refund", "admin:orders_order_refund", _("Refund")),
             ("flag", "admin:orders_order_flag", _("Ask for verification documents")),
             ("accept", "admin:orders_order_accept_payment", _("Accept the payment and fulfil")),
+            ("close_lost", "admin:orders_order_close_lost", _("Close: the money is lost")),
         ]
         return [
             (reverse(url_name, args=[order.pk]), label)
@@ -577,6 +582,13 @@ class OrderAdmin(
         # Offered for every order under review: its page says what stands in the way, if
         # anything (another amount captured, a duplicate to refund first, stock run out).
         return order.status == OrderStatus.NEEDS_REVIEW
+
+    @staticmethod
+    def _reversed_under_review(order) -> bool:
+        # The same test plan_closure makes: under review, its paying payment reversed.
+        if order.status != OrderStatus.NEEDS_REVIEW:
+            return False
+        return order.attempts.filter(pays_for_order=True, status=AttemptStatus.REVERSED).exists()
 
     @staticmethod
     def _shippable(order) -> bool:
@@ -683,6 +695,11 @@ class OrderAdmin(
                 "<int:order_id>/accept-payment/",
                 self.admin_site.admin_view(self.accept_payment_view),
                 name="orders_order_accept_payment",
+            ),
+            path(
+                "<int:order_id>/close-lost/",
+                self.admin_site.admin_view(self.close_lost_view),
+                name="orders_order_close_lost",
             ),
             *super().get_urls(),
         ]
@@ -890,6 +907,40 @@ class OrderAdmin(
             "opts": self.model._meta,
         }
         return render(request, "admin/orders/order_accept_payment.html", context)
+
+    def close_lost_view(self, request, order_id: int):
+        """Close an order whose payment the bank took back: the page says what closing does
+        (or why it cannot); the POST closes it, once (a second click or another member of
+        staff gets the service's "not under review" message and nothing changes)."""
+        require_permissions(request.user, *CLOSE_LOST_PERMISSIONS)
+        order = get_object_or_404(Order, pk=order_id)
+        if request.method == "POST":
+            try:
+                close_lost_payment(order, acting_user=request.user)
+            except ShopError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(
+                    request,
+                    _("Order %(number)s closed: the payment is lost, its licence keys revoked.")
+                    % {"number": order.number},
+                )
+            return redirect("admin:orders_order_change", order.pk)
+        plan, problem = None, ""
+        try:
+            plan = plan_closure(order)
+        except ShopError as error:
+            problem = str(error)
+        context = {
+            **self.admin_site.each_context(request),
+            "order": order,
+            "plan": plan,
+            "restock_units": sum(plan.restock.values()) if plan else 0,
+            "problem": problem,
+            "title": _("Close order %(number)s: the money is lost") % {"number": order.number},
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/orders/order_close_lost.html", context)
 
     def ship_csv_view(self, request):
         require_permissions(request.user, *SHIP_PERMISSIONS)

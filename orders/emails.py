@@ -25,7 +25,7 @@ from .models import (
     VerificationDocument,
 )
 
-KINDS = {"paid", "shipped", "refunded", "verification_requested"}
+KINDS = {"paid", "shipped", "refunded", "verification_requested", "payment_reversed"}
 
 
 def order_email_context(order: Order) -> dict:
@@ -74,6 +74,10 @@ def send_order_email(order: Order, kind: str) -> None:
     }
     if kind == "verification_requested":
         context.update(verification_context())
+    if kind == "payment_reversed":
+        context["keys_revoked"] = LicenceKey.objects.filter(
+            order_line__order=order, status=LicenceKeyStatus.REVOKED
+        ).exists()
     if kind == "refunded":
         latest = order.refunds.filter(status=RefundStatus.DONE).order_by("-refunded_at").first()
         if latest is not None:

@@ -645,6 +645,11 @@ class PaymentAttempt(models.Model):
     # The order's own payment: the first capture the store applied to the order. Refunds of
     # the order go to it; any other capture of the order is a duplicate (sent to review).
     pays_for_order = models.BooleanField(_("pays for the order"), default=False, editable=False)
+    # When the gateway first warned that the customer's bank opened a chargeback
+    # (CHARGEBACK_NOTIFICATION): staff are alerted once, whatever copies of it arrive.
+    chargeback_warned_at = models.DateTimeField(
+        _("chargeback warned at"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,7 +7,9 @@ order and its attempt, forward only, with amount and currency checked; fulfilmen
 after commit and happens once; a payment the gateway reports refunded is recorded as a refund
 by `refunds.record_gateway_refund` (credit note, keys revoked), once; a payment the customer's
 bank took back after the capture (a chargeback or reversal) sends the order to review and alerts
-staff, once, whatever the order's state (`_record_reversal`)."""
+staff, once, whatever the order's state (`_record_reversal`); the gateway's early warning of a
+chargeback (CHARGEBACK_NOTIFICATION, still captured) keeps the payment paid and alerts staff
+once (`_record_chargeback_warning`)."""
 
 import datetime
 import logging
@@ -22,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from ipmart.core.alerts import alert_staff
 from ipmart.core.money import format_ringgit
 from ipmart.core.outbox import enqueue
 from orders import gateway
@@ -45,6 +48,9 @@ from .history import move_order, record_event
 from .refunds import CAPTURED_STATUSES, paying_attempt, record_gateway_refund
 
 logger = logging.getLogger(__name__)
+
+# The gateway's early warning of a chargeback (statusCategory COMPLETED: still captured).
+CHARGEBACK_WARNING = "CHARGEBACK_NOTIFICATION"
 
 GATEWAY_NAME = "Worldline (payment gateway, formerly Global Collect)"
 
@@ -323,7 +329,11 @@ def apply_payment_status(
         )
     else:
         reason = ""
+    # The bank opened a chargeback: the payment stays captured (COMPLETED), staff are warned.
+    warning = facts["gateway_status"] == CHARGEBACK_WARNING and new_status == AttemptStatus.PAID
     if new_status == attempt.status:
+        if warning:
+            _record_chargeback_warning(order, attempt, source=source)
         return attempt
     if ATTEMPT_RANK[new_status] <= ATTEMPT_RANK[attempt.status]:
         logger.info("ignored backward status %s → %s (%s)", attempt.status, new_status, source)
@@ -400,7 +410,33 @@ def apply_payment_status(
         )
     else:
         record_event(order, ATTEMPT_EVENTS[new_status], reference)
+    if warning and attempt.status == AttemptStatus.PAID:
+        _record_chargeback_warning(order, attempt, source=source)
     return attempt
+
+
+def _record_chargeback_warning(order: Order, attempt: PaymentAttempt, *, source: str) -> None:
+    """The gateway reports CHARGEBACK_NOTIFICATION for `attempt`, captured (the caller holds
+    the order's and the attempt's locks): the customer's bank opened a chargeback, but the
+    money is still the store's, so the payment stays paid and the order goes on. The first
+    report writes an order event and one staff alert (outbox) to contest it in time; copies
+    of the webhook, polls and returns find `chargeback_warned_at` set and write nothing."""
+    if attempt.chargeback_warned_at is not None:
+        return
+    attempt.chargeback_warned_at = timezone.now()
+    attempt.gateway_status = CHARGEBACK_WARNING
+    attempt.save(update_fields=["chargeback_warned_at", "gateway_status", "updated_at"])
+    why = (
+        f"Chargeback notified for payment {attempt.merchant_reference} "
+        f"({format_ringgit(attempt.amount_sen)}): the customer's bank disputes it; the payment "
+        f"is still captured. Contest it at the gateway. {attempt.merchant_reference} via {source}"
+    )
+    record_event(order, OrderEventKind.NOTE, why)
+    alert_staff(
+        f"Order {order.number}: chargeback notified by the bank",
+        f"Order {order.number}: {why}",
+        kind="chargeback warning",
+    )
 
 
 def _record_reversal(

@@ -16,7 +16,13 @@ changes nothing); the order becomes paid and its fulfilment is queued through th
 the unique Fulfilment row keeps it to once and the hold rules and the customer's email work as
 for any payment. An order fulfilled before its review (a duplicate capture) goes back to where
 it was, paid with goods waiting or completed, and nothing is queued or sent again. The order's
-history and the staff audit trail record who accepted which payment."""
+history and the staff audit trail record who accepted which payment.
+
+An order whose payment the bank took back (a chargeback, `AttemptStatus.REVERSED`) is never
+accepted; when the store has lost it, staff close it as lost (`close_lost_payment`): keys
+revoked, unshipped goods back in stock once, the order cancelled, the customer told. A
+chargeback won afterwards is not taken back here: the gateway then reports the payment
+captured again, which the reversal outranks, so staff settle it at the gateway."""
 
 from dataclasses import dataclass
 
@@ -46,7 +52,7 @@ from .catalogue import alert_low_key_pools
 from .checkout import claim_licence_keys, lock_order
 from .errors import ShopError
 from .history import move_order
-from .refunds import REVERSED_PAYMENT_MESSAGE, paying_attempt
+from .refunds import REVERSED_PAYMENT_MESSAGE, _back_in_stock, _take_back_keys, paying_attempt
 
 
 @dataclass(frozen=True)
@@ -260,4 +266,98 @@ def accept_payment(order: Order, *, acting_user: User) -> Acceptance:
         changes=changes,
         detail=f"{reference}: {format_ringgit(order.total_sen)} accepted after review",
     )
+    return plan
+
+
+# --- Closing an order whose payment the bank took back ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Closure:
+    """What closing a charged-back order would do (nothing written)."""
+
+    attempt: PaymentAttempt
+    keys_to_revoke: int  # issued keys that stop working
+    restock: dict[int, int]  # product id → unshipped units going back in stock
+
+
+def plan_closure(order: Order) -> Closure:
+    """Check that staff may close `order` as lost (under review, its paying payment reversed
+    by the bank) and say what closing does. Raises ShopError naming what stands in the way
+    (a second click: the order is no longer under review). Reads only."""
+    if order.status != OrderStatus.NEEDS_REVIEW:
+        raise ShopError(
+            _("Order %(number)s is not under review (it is: %(status)s). Nothing was changed.")
+            % {"number": order.number, "status": OrderStatus(order.status).label}
+        )
+    attempt = paying_attempt(order)
+    if attempt is None or attempt.status != AttemptStatus.REVERSED:
+        raise ShopError(
+            _(
+                "The payment of this order was not reversed by the bank, so the order cannot be "
+                "closed as lost. Accept or refund the payment instead."
+            )
+        )
+    keys = LicenceKey.objects.filter(
+        order_line__order=order, status=LicenceKeyStatus.ISSUED
+    ).count()
+    restock: dict[int, int] = {}
+    for line in order.lines.filter(kind=ProductKind.PHYSICAL).order_by("id"):
+        units = line.quantity - line.refunded_quantity
+        if units > 0 and _back_in_stock(order, line, return_to_stock=False):
+            restock[line.product_id] = restock.get(line.product_id, 0) + units
+    return Closure(attempt=attempt, keys_to_revoke=keys, restock=restock)
+
+
+@transaction.atomic
+def close_lost_payment(order: Order, *, acting_user: User) -> Closure:
+    """Staff close `order`, under review because the bank took its payment back (a chargeback
+    the store lost or will not contest). Under the order's lock: its licence keys are revoked
+    as a refund revokes them (issued ones never go back to the pool; reserved ones, never
+    seen, do), its unshipped goods go back in stock once (not when its reservation was
+    released already; `stock_released` is set so nothing returns them again), and the order
+    is cancelled: no refund was made, so it is not "refunded" and has no credit note; it was
+    paid, so retention keeps it as a tax record. The order's history, the staff audit trail
+    and the customer's email (outbox, once) record it. Raises ShopError, changing nothing,
+    when `plan_closure` refuses (a second click finds the order no longer under review)."""
+    order = lock_order(order)
+    plan = plan_closure(order)
+    revoked = released = 0
+    for line in order.lines.filter(kind=ProductKind.LICENCE).order_by("id"):
+        revoked_now, released_now = _take_back_keys(line, line.quantity)
+        revoked += revoked_now
+        released += released_now
+    if plan.restock:
+        list(Product.objects.select_for_update().filter(pk__in=list(plan.restock)).order_by("pk"))
+        for pk, units in plan.restock.items():
+            Product.objects.filter(pk=pk).update(stock=F("stock") + units)
+    if plan.restock or released:
+        bump_catalogue_version()
+    was_released = order.stock_released
+    order.stock_released = True
+    order.save(update_fields=["stock_released"])
+    reference = plan.attempt.merchant_reference
+    message = (
+        f"Payment {reference} lost to the bank's reversal: order closed; "
+        f"{revoked} licence key(s) revoked, {sum(plan.restock.values())} unit(s) back in stock"
+    )
+    move_order(
+        order, OrderStatus.CANCELLED, event=OrderEventKind.CANCELLED, message=message,
+        actor=acting_user,
+    )  # fmt: skip
+    changes = {
+        "status": [str(OrderStatus.NEEDS_REVIEW.label), str(OrderStatus.CANCELLED.label)],
+    }
+    if revoked:
+        changes["licence_keys_revoked"] = ["", str(revoked)]
+    if not was_released:
+        changes["stock_released"] = ["no", "yes"]
+    record_staff_change(
+        acting_user,
+        order,
+        action="close lost payment",
+        changes=changes,
+        detail=f"{reference}: reversed by the bank, order closed",
+    )
+    enqueue("orders.tasks.send_order_email_task", order.pk, "payment_reversed")
     return plan

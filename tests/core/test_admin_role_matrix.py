@@ -106,6 +106,10 @@ def _pages():
             reverse("admin:orders_order_accept_payment", args=[_order_under_review().pk]),
             _all("orders.change_order"),
         ),
+        (
+            reverse("admin:orders_order_close_lost", args=[_order_charged_back().pk]),
+            _all("orders.change_order"),
+        ),
     ]
     # Issue 8's campaign pages that answer a GET (schedule, cancel and test are POST-only).
     campaign = ROW_MAKERS["marketing.Campaign"](1)[0]
@@ -134,6 +138,16 @@ def _order_under_review():
     OrderLineFactory(order=order, product=ProductFactory())
     PaymentAttemptFactory(
         order=order, status=AttemptStatus.PAID, gateway_payment_id="p1", pays_for_order=True
+    )
+    return order
+
+
+def _order_charged_back():
+    """A payment the bank took back: its close page offers the confirmation."""
+    order = OrderFactory(status=OrderStatus.NEEDS_REVIEW, paid_at=timezone.now())
+    OrderLineFactory(order=order, product=ProductFactory())
+    PaymentAttemptFactory(
+        order=order, status=AttemptStatus.REVERSED, gateway_payment_id="p1", pays_for_order=True
     )
     return order
 

@@ -190,6 +190,7 @@ CONTEXTS = {
     "orders/email/paid": _paid,
     "orders/email/shipped": _shipped,
     "orders/email/refunded": lambda lang: _order_context(lang),
+    "orders/email/payment_reversed": lambda lang: _order_context(lang, keys_revoked=True),
     "orders/email/verification_requested": lambda lang: _order_context(lang, **_verification(lang)),
     "orders/email/document_rejected": _rejected,
     "support/email/acknowledgement": lambda lang: _support(lang, guest=True, with_message=False),

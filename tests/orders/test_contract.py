@@ -376,6 +376,44 @@ def test_a_payment_taken_back_after_fulfilment_sends_the_order_to_review_once(
     )
 
 
+def test_an_order_charged_back_at_the_gateway_is_closed_as_lost_and_the_customer_told(
+    customer, store_sandbox
+):
+    from orders.services.review import close_lost_payment
+    from tests.factories import StaffFactory
+
+    # given an order paid and fulfilled through the sandbox, whose payment the bank took back
+    manager = StaffFactory(role="store manager")
+    page = customer.start_payment()
+    customer.come_back(page.pay(APPROVED))
+    wait_until(lambda: paid_and_fulfilled_once(customer), what="paid and fulfilled once")
+    assert one_email(customer)
+    checkout_id = control(store_sandbox, page)
+    captured = [e for e in store_sandbox.events(checkout_id) if e["type"] == "payment.captured"]
+    answer = store_sandbox.control("POST", f"payments/{captured[0]['paymentId']}/reverse")
+    assert answer.status_code == 200, answer.text
+    wait_until(
+        lambda: WebhookEvent.objects.filter(
+            event_type="payment.chargebacked", result="applied"
+        ).exists(),
+        what="the chargeback webhook",
+    )
+    assert customer.refresh().status == OrderStatus.NEEDS_REVIEW
+    # when the store manager closes it as lost
+    close_lost_payment(customer.order, acting_user=manager)
+    # then the order is cancelled, its key revoked, and the customer emailed once about it
+    assert customer.refresh().status == OrderStatus.CANCELLED
+    assert customer.keys() == [LicenceKeyStatus.REVOKED]
+    assert customer.attempts() == [AttemptStatus.REVERSED]
+    wait_until(
+        lambda: (
+            [m.subject for m in mail.outbox if m.to == [customer.user.email]][1:]
+            == [f"Order {customer.order.number} cancelled: your bank reversed the payment"]
+        ),
+        what="the customer's email",
+    )
+
+
 # --- 15. forged and replayed returns ------------------------------------------------------------
 
 
