@@ -295,7 +295,7 @@ class LicenceKeyStatus(models.TextChoices):
     RESERVED = "reserved", _("Reserved for an order")
     ISSUED = "issued", _("Issued")
     # Refunded: the customer may no longer use it; it never goes back to the pool.
-    REVOKED = "revoked", _("Revoked (refunded)")
+    REVOKED = "revoked", _("Revoked")
 
 
 class LicenceKey(models.Model):

@@ -246,7 +246,7 @@ def place_order(
 
 def release_reservation(order: Order) -> None:
     """Give the order's stock and keys back (once: `stock_released` guards it; a refund of
-    the order's goods puts none back after it, `refunds._back_in_stock`). The caller holds the
+    the order's goods puts none back after it, `refunds.goods_back_in_stock`). The caller holds the
     order's row lock."""
     if order.stock_released:
         return

@@ -14,7 +14,7 @@ order's row lock:
 3. under the order's lock again: mark it done, take the next credit note number, count the
    refunded units and amount on the lines and the order, revoke the refunded licence keys (a
    reserved key that the customer never saw goes back to the pool), put goods back in stock
-   (never twice: `_back_in_stock`),
+   (never twice: `goods_back_in_stock`),
    move a fully refunded order to *refunded*, write the order's history and the staff audit row,
    and queue the refund email (outbox, once per credit note).
 
@@ -368,10 +368,10 @@ def _record_refund(refund: Refund, *, answer: dict[str, Any], acting_user: User 
             refunded_quantity=F("refunded_quantity") + item.quantity
         )
         if line.kind == ProductKind.LICENCE:
-            revoked_now, released_now = _take_back_keys(line, item.quantity)
+            revoked_now, released_now = take_back_keys(line, item.quantity)
             revoked += revoked_now
             released += released_now
-        elif _back_in_stock(order, line, return_to_stock=refund.return_to_stock):
+        elif goods_back_in_stock(order, line, return_to_stock=refund.return_to_stock):
             restock[line.product_id] = restock.get(line.product_id, 0) + item.quantity
     if restock:
         list(Product.objects.select_for_update().filter(pk__in=list(restock)).order_by("pk"))
@@ -422,7 +422,7 @@ def _record_refund(refund: Refund, *, answer: dict[str, Any], acting_user: User 
     return refund
 
 
-def _back_in_stock(order: Order, line: OrderLine, *, return_to_stock: bool) -> bool:
+def goods_back_in_stock(order: Order, line: OrderLine, *, return_to_stock: bool) -> bool:
     """Whether refunded units of a goods line go back in stock: shipped ones when the refund
     says they came back; unshipped ones while the order still holds them. An order cancelled or
     expired before its payment arrived (then refunded from review) gave its goods back when it
@@ -432,7 +432,7 @@ def _back_in_stock(order: Order, line: OrderLine, *, return_to_stock: bool) -> b
     return not order.stock_released
 
 
-def _take_back_keys(line: OrderLine, quantity: int) -> tuple[int, int]:
+def take_back_keys(line: OrderLine, quantity: int) -> tuple[int, int]:
     """Revoke `quantity` of the line's keys, newest first: issued ones become revoked (never
     back in the pool); reserved ones, which the customer never saw, go back to the pool.
     Returns (revoked, released)."""

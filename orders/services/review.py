@@ -52,7 +52,7 @@ from .catalogue import alert_low_key_pools
 from .checkout import claim_licence_keys, lock_order
 from .errors import ShopError
 from .history import move_order
-from .refunds import REVERSED_PAYMENT_MESSAGE, _back_in_stock, _take_back_keys, paying_attempt
+from .refunds import REVERSED_PAYMENT_MESSAGE, goods_back_in_stock, paying_attempt, take_back_keys
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ def plan_closure(order: Order) -> Closure:
     restock: dict[int, int] = {}
     for line in order.lines.filter(kind=ProductKind.PHYSICAL).order_by("id"):
         units = line.quantity - line.refunded_quantity
-        if units > 0 and _back_in_stock(order, line, return_to_stock=False):
+        if units > 0 and goods_back_in_stock(order, line, return_to_stock=False):
             restock[line.product_id] = restock.get(line.product_id, 0) + units
     return Closure(attempt=attempt, keys_to_revoke=keys, restock=restock)
 
@@ -324,7 +324,7 @@ def close_lost_payment(order: Order, *, acting_user: User) -> Closure:
     plan = plan_closure(order)
     revoked = released = 0
     for line in order.lines.filter(kind=ProductKind.LICENCE).order_by("id"):
-        revoked_now, released_now = _take_back_keys(line, line.quantity)
+        revoked_now, released_now = take_back_keys(line, line.quantity)
         revoked += revoked_now
         released += released_now
     if plan.restock:
