@@ -8,7 +8,6 @@ import datetime
 import pytest
 from allauth.mfa.models import Authenticator
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +15,7 @@ from django.utils import timezone
 from accounts.roles import ROLE_PERMISSIONS
 from marketing.models import Campaign, CampaignStatus
 from support.models import Inquiry
-from tests.factories import StaffFactory
+from tests.factories import staff_client
 
 from .admin_rows import (
     make_campaigns,
@@ -35,14 +34,6 @@ COUNTS = {
 }
 
 
-def _client_for(role) -> Client:
-    user = StaffFactory(role=role)
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def _rows(n: int) -> None:
     make_orders_awaiting_verification(n)
     inquiries = make_inquiries(n)
@@ -57,7 +48,7 @@ def _rows(n: int) -> None:
 @pytest.mark.parametrize("role", sorted(ROLE_PERMISSIONS))
 def test_each_count_is_shown_to_the_roles_that_may_open_its_list(role):
     _rows(3)
-    client = _client_for(role)
+    client = staff_client(role)[1]
     home = client.get(reverse("admin:index")).content.decode()
     for label, permission in COUNTS.items():
         assert (label in home) is (permission in ROLE_PERMISSIONS[role]), label

@@ -1,4 +1,4 @@
-from .accounts import AddressFactory, CustomerFactory, StaffFactory, UserFactory
+from .accounts import AddressFactory, CustomerFactory, StaffFactory, UserFactory, staff_client
 from .marketing import CampaignFactory, SubscriberFactory, SubscriptionFactory
 from .orders import (
     CartFactory,
@@ -40,6 +40,7 @@ __all__ = [
     "SubscriberFactory",
     "SubscriptionFactory",
     "UserFactory",
+    "staff_client",
     "attach_file",
     "cart_with",
     "placed_order",

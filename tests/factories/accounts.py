@@ -70,3 +70,16 @@ class TOTPAuthenticatorFactory(factory.django.DjangoModelFactory):
         authenticator = TOTP.activate(user, secret).instance
         authenticator.secret = secret
         return authenticator
+
+
+def staff_client(role: str | None = None, **fields):
+    """(a staff member in `role`, a test client logged in as them) past the admin's MFA gate:
+    an authenticator row stands for the enrolled second factor (the login flow itself is
+    tested with real codes in tests/accounts)."""
+    from django.test import Client
+
+    user = StaffFactory(role=role, **fields)
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    client = Client()
+    client.force_login(user)
+    return user, client

@@ -5,10 +5,7 @@ a second click changes nothing; refused for an order whose payment was not rever
 roles without the right. And the gateway's early warning (CHARGEBACK_NOTIFICATION): the payment
 stays paid, staff are alerted once however often it is reported."""
 
-import uuid
-
 import pytest
-from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -39,51 +36,13 @@ from tests.factories import (
     UserFactory,
     cart_with,
     placed_order,
+    staff_client,
 )
+from tests.orders.gateway_payloads import event, payment
 
 pytestmark = pytest.mark.django_db
 
 ALERT = "ipmart.core.tasks.send_staff_alert"
-CATEGORY = {
-    "CAPTURED": "COMPLETED",
-    "CHARGEBACK_NOTIFICATION": "COMPLETED",
-    "CHARGEBACKED": "REVERSED",
-}
-
-
-def payment(attempt, status="CAPTURED") -> dict:
-    return {
-        "id": "0000012345_1",
-        "status": status,
-        "statusOutput": {"statusCategory": CATEGORY[status], "statusCode": 9},
-        "paymentOutput": {
-            "amountOfMoney": {"amount": attempt.amount_sen, "currencyCode": attempt.currency},
-            "references": {"merchantReference": attempt.merchant_reference},
-        },
-    }
-
-
-def event(attempt, status="CAPTURED") -> dict:
-    return {
-        "apiVersion": "v1",
-        "id": str(uuid.uuid4()),
-        "created": "2026-11-29T10:00:00.000+0800",
-        "merchantId": "ipmart-sandbox",
-        "type": f"payment.{status.lower()}",
-        "payment": payment(attempt, status),
-    }
-
-
-def _staff(role: str):
-    user = StaffFactory(role=role)
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _url(order) -> str:
@@ -161,8 +120,7 @@ def test_the_store_manager_closes_a_charged_back_order_once(
     key = LicenceKey.objects.get(product=licence)
     assert key.status == LicenceKeyStatus.ISSUED
     assert [Product.objects.get(pk=p.pk).stock for p in (keyboard, mouse)] == [8, 9]
-    manager = _staff("store manager")
-    client = _client(manager)
+    manager, client = staff_client("store manager")
     mail.outbox.clear()
     # when the manager opens the order, then it offers the closing (and accepting is refused)
     change_page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
@@ -223,7 +181,8 @@ def test_the_store_manager_closes_a_charged_back_order_once(
     assert words in email.body
     assert key.key not in email.body
     # and their order page shows the key struck out, no longer usable
-    customer = _client(order.user)
+    customer = Client()
+    customer.force_login(order.user)
     detail = customer.get(reverse("orders:detail", args=[order.number])).content.decode()
     assert key.key not in detail
     assert f"<del>{key.masked}</del>" in detail
@@ -260,7 +219,7 @@ def test_closing_an_order_whose_reservation_was_released_gives_nothing_back_twic
     assert Product.objects.get(pk=keyboard.pk).stock == 10
     # when staff close it
     with django_capture_on_commit_callbacks(execute=True):
-        plan = close_lost_payment(order, acting_user=_staff("store manager"))
+        plan = close_lost_payment(order, acting_user=StaffFactory(role="store manager"))
     # then nothing goes back to stock or the key pool a second time
     assert (plan.keys_to_revoke, plan.restock) == (0, {})
     order.refresh_from_db()
@@ -280,11 +239,11 @@ def test_an_order_whose_payment_was_not_reversed_cannot_be_closed_as_lost(
     order, attempt, keyboard, mouse, licence = _order(django_capture_on_commit_callbacks)
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.NEEDS_REVIEW)
     order.refresh_from_db()
-    manager = _client(_staff("store manager"))
+    manager = staff_client("store manager")[1]
     before = _state(order, keyboard, mouse)
     # when staff try to close it, then it is refused, naming what to do instead
     with pytest.raises(ShopError, match="was not reversed by the bank"):
-        close_lost_payment(order, acting_user=_staff("store manager"))
+        close_lost_payment(order, acting_user=StaffFactory(role="store manager"))
     change_page = manager.get(reverse("admin:orders_order_change", args=[order.pk]))
     assert _url(order) not in change_page.content.decode()
     page = manager.get(_url(order)).content.decode()
@@ -305,7 +264,7 @@ def test_other_roles_are_refused_the_close_page_and_its_confirmation(
     # given a charged-back order under review
     order, attempt, keyboard, mouse, _licence = _order(django_capture_on_commit_callbacks)
     order = _charged_back(django_capture_on_commit_callbacks, attempt)
-    client = _client(_staff(role))
+    client = staff_client(role)[1]
     before = _state(order, keyboard, mouse)
     # when another role opens the page or posts the confirmation, then 403 in the admin's look
     for response in (client.get(_url(order)), client.post(_url(order))):
@@ -331,7 +290,7 @@ def test_a_chargeback_notification_keeps_the_payment_paid_and_alerts_staff_once(
     django_capture_on_commit_callbacks,
 ):
     # given a paid, fulfilled order and a store manager to alert
-    manager = _staff("store manager")
+    manager = StaffFactory(role="store manager")
     order, attempt, keyboard, mouse, licence = _order(django_capture_on_commit_callbacks)
     mail.outbox.clear()
     events = OrderEvent.objects.filter(order=order).count()

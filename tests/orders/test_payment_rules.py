@@ -5,7 +5,6 @@ import base64
 import hashlib
 import hmac
 import json
-import uuid
 
 import pytest
 from django.core import mail
@@ -46,44 +45,9 @@ from tests.factories import (
     cart_with,
     placed_order,
 )
+from tests.orders.gateway_payloads import event, payment
 
 pytestmark = pytest.mark.django_db
-
-STATUS_CATEGORY = {
-    "CAPTURED": "COMPLETED",
-    "REJECTED": "UNSUCCESSFUL",
-    "PENDING_APPROVAL": "PENDING_MERCHANT",
-    "CREATED": "CREATED",
-    "REFUNDED": "REFUNDED",
-    "CHARGEBACKED": "REVERSED",
-    "REVERSED": "REVERSED",
-}
-
-
-def payment(attempt, status="CAPTURED", *, amount=None, currency=None, payment_id=None) -> dict:
-    return {
-        "id": payment_id or f"{uuid.uuid4().int % 10**10:010d}_1",
-        "status": status,
-        "statusOutput": {"statusCategory": STATUS_CATEGORY[status], "statusCode": 9},
-        "paymentOutput": {
-            "amountOfMoney": {
-                "amount": attempt.amount_sen if amount is None else amount,
-                "currencyCode": currency or attempt.currency,
-            },
-            "references": {"merchantReference": attempt.merchant_reference},
-        },
-    }
-
-
-def event(attempt, status="CAPTURED", **kwargs) -> dict:
-    return {
-        "apiVersion": "v1",
-        "id": str(uuid.uuid4()),
-        "created": "2026-11-24T10:00:00.000+0800",
-        "merchantId": "ipmart-sandbox",
-        "type": f"payment.{status.lower()}",
-        "payment": payment(attempt, status, **kwargs),
-    }
 
 
 @pytest.fixture

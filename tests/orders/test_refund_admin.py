@@ -5,8 +5,6 @@ confirmation itself goes to the sandbox: tests/orders/test_refunds_contract.py a
 tests/e2e/test_back_office_journey.py."""
 
 import pytest
-from allauth.mfa.models import Authenticator
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,18 +15,10 @@ from tests.factories import (
     OrderLineFactory,
     PaymentAttemptFactory,
     ProductFactory,
-    StaffFactory,
+    staff_client,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def _staff_client(role: str) -> Client:
-    user = StaffFactory(role=role)
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _paid_order(status=OrderStatus.FULFILLED) -> Order:
@@ -57,7 +47,7 @@ def _change_page(client, order) -> str:
 
 
 def test_refund_is_offered_to_store_managers_for_paid_orders_only():
-    manager = _staff_client("store manager")
+    manager = staff_client("store manager")[1]
     paid = _paid_order()
     unpaid = OrderFactory()
     assert _refund_url(paid) in _change_page(manager, paid)
@@ -75,7 +65,7 @@ def test_refund_is_offered_to_store_managers_for_paid_orders_only():
 
 def test_roles_without_the_refund_permission_are_refused():
     paid = _paid_order()
-    support = _staff_client("support agent")
+    support = staff_client("support agent")[1]
     assert _refund_url(paid) not in _change_page(support, paid)
     response = support.post(_refund_url(paid), {"step": "review", "reason": "x"})
     assert response.status_code == 403
@@ -83,7 +73,7 @@ def test_roles_without_the_refund_permission_are_refused():
 
 
 def test_the_review_step_shows_lines_units_and_amount_and_changes_nothing():
-    manager = _staff_client("store manager")
+    manager = staff_client("store manager")[1]
     paid = _paid_order()
     office, antivirus = paid.lines.order_by("id")
     page = manager.get(_refund_url(paid)).content.decode()
@@ -105,7 +95,7 @@ def test_the_review_step_shows_lines_units_and_amount_and_changes_nothing():
 
 
 def test_too_many_units_are_refused_on_the_form_and_nothing_changes():
-    manager = _staff_client("store manager")
+    manager = staff_client("store manager")[1]
     paid = _paid_order()
     office, _antivirus = paid.lines.order_by("id")
     response = manager.post(

@@ -7,13 +7,10 @@ the other roles; two members of staff at once on PostgreSQL. Also the captured a
 payment under review (refunds add up to it) and the verification rule reading the paying card."""
 
 import threading
-import uuid
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -47,39 +44,13 @@ from tests.factories import (
     UserFactory,
     cart_with,
     placed_order,
+    staff_client,
 )
+from tests.orders.gateway_payloads import payment
 
 pytestmark = pytest.mark.django_db
 
 FULFIL = "orders.tasks.fulfil_order_task"
-
-
-def payment(attempt, status="CAPTURED", *, amount=None, currency=None) -> dict:
-    category = {"CAPTURED": "COMPLETED", "REFUNDED": "REFUNDED", "CHARGEBACKED": "REVERSED"}[status]
-    return {
-        "id": f"{uuid.uuid4().int % 10**10:010d}_1",
-        "status": status,
-        "statusOutput": {"statusCategory": category, "statusCode": 9},
-        "paymentOutput": {
-            "amountOfMoney": {
-                "amount": attempt.amount_sen if amount is None else amount,
-                "currencyCode": currency or attempt.currency,
-            },
-            "references": {"merchantReference": attempt.merchant_reference},
-        },
-    }
-
-
-def _staff(role: str):
-    user = StaffFactory(role=role)
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
-def _client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _url(order) -> str:
@@ -128,8 +99,7 @@ def test_the_store_manager_accepts_a_late_payment_and_the_order_is_fulfilled_onc
 ):
     # given an expired order paid late, its stock and key back in the pools
     order, attempt, keyboard, licence = _late_paid(django_capture_on_commit_callbacks)
-    manager = _staff("store manager")
-    client = _client(manager)
+    manager, client = staff_client("store manager")
     assert Product.objects.get(pk=keyboard.pk).stock == 10
     change_page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
     assert _url(order) in change_page.content.decode()
@@ -193,7 +163,7 @@ def test_accepting_is_refused_and_changes_nothing_when_stock_or_keys_ran_out(
     else:
         other = UserFactory()
         placed_order(other, cart_with(other, (licence, 1)), AddressFactory(user=other))
-    client = _client(_staff("store manager"))
+    client = staff_client("store manager")[1]
     before = _state(order, keyboard, licence)
     expected = (
         f"Not enough left to fulfil this order again: {'Keyboard' if short == 'goods' else 'Office'}"
@@ -219,7 +189,7 @@ def test_the_service_refuses_a_shortage_found_only_under_the_locks(
     before = _state(order, keyboard, licence)
     # when accepting, then refused; the key claimed meanwhile is given back with the rest
     with pytest.raises(ShopError, match="Not enough left to fulfil this order again: Keyboard"):
-        accept_payment(order, acting_user=_staff("store manager"))
+        accept_payment(order, acting_user=StaffFactory(role="store manager"))
     assert _state(order, keyboard, licence) == before
 
 
@@ -250,7 +220,7 @@ def test_a_payment_of_another_amount_cannot_be_accepted_and_refunds_add_up_to_wh
         captured.get("amount", 10800),
         captured.get("currency", "MYR"),
     )
-    manager = _client(_staff("store manager"))
+    manager = staff_client("store manager")[1]
     change_page = manager.get(reverse("admin:orders_order_change", args=[order.pk])).content
     assert ("RM 50.00" if "amount" in captured else "USD 108.00") in change_page.decode()
     # when the manager opens the accept page, then it says why not and what to do instead
@@ -295,8 +265,7 @@ def test_a_payment_the_bank_took_back_cannot_be_accepted_or_refunded(
     order.refresh_from_db()
     attempt.refresh_from_db()
     assert (order.status, attempt.status) == (OrderStatus.NEEDS_REVIEW, AttemptStatus.REVERSED)
-    manager = _staff("store manager")
-    client = _client(manager)
+    manager, client = staff_client("store manager")
     refusal = (
         f"The customer's bank took payment {attempt.merchant_reference} back (a chargeback): "
         "the money is no longer with the store, so there is nothing to refund or accept. "
@@ -349,7 +318,7 @@ def test_a_duplicate_capture_is_accepted_only_after_its_refund_and_nothing_is_se
     order.refresh_from_db()
     assert order.status == OrderStatus.NEEDS_REVIEW
     assert (Fulfilment.objects.filter(order=order).count(), len(mail.outbox)) == (1, 1)
-    manager = _client(_staff("store manager"))
+    manager = staff_client("store manager")[1]
     # when the manager accepts while the duplicate still holds the money, then refused
     page = manager.get(_url(order)).content.decode()
     assert (
@@ -398,7 +367,7 @@ def test_an_order_held_for_verification_before_its_review_is_held_again_without_
     assert (order.status, len(mail.outbox)) == (OrderStatus.NEEDS_REVIEW, 1)
     # when the manager accepts the payment
     with django_capture_on_commit_callbacks(execute=True):
-        accept_payment(order, acting_user=_staff("store manager"))
+        accept_payment(order, acting_user=StaffFactory(role="store manager"))
     # then the order goes through the hold rule again: held, its key not issued, no new email
     order.refresh_from_db()
     assert order.status == OrderStatus.ON_HOLD
@@ -409,7 +378,7 @@ def test_an_order_held_for_verification_before_its_review_is_held_again_without_
 
 def test_an_order_not_under_review_offers_no_accept_button():
     order = OrderFactory(status=OrderStatus.PAID, paid_at=timezone.now())
-    manager = _client(_staff("store manager"))
+    manager = staff_client("store manager")[1]
     change_page = manager.get(reverse("admin:orders_order_change", args=[order.pk]))
     assert _url(order) not in change_page.content.decode()
     assert "is not under review (it is: Paid, being prepared)" in (
@@ -426,7 +395,7 @@ def test_other_roles_are_refused_the_page_and_the_confirmation(
 ):
     # given an order under review
     order, _attempt, keyboard, licence = _late_paid(django_capture_on_commit_callbacks)
-    client = _client(_staff(role))
+    client = staff_client(role)[1]
     before = _state(order, keyboard, licence)
     # when another role opens the page or posts the confirmation, then 403 in the admin's look
     for response in (client.get(_url(order)), client.post(_url(order))):
@@ -460,7 +429,7 @@ def test_the_verification_rule_and_queue_read_the_card_of_the_payment_that_pays(
     # then the rule weighs the paying card only
     assert verification_triggers(order) == ["card issued in DE, billing country MY"]
     # and the reviewer's queue shows it
-    page = _client(_staff("verification reviewer")).get(
+    page = staff_client("verification reviewer")[1].get(
         reverse("admin:orders_orderawaitingverification_changelist")
     )
     body = page.content.decode()
