@@ -84,6 +84,14 @@ def next_step(order: Order, facts: dict[str, Any]) -> str:
         return _("Your order is complete: your goods were shipped.")
     if status == OrderStatus.REFUNDED:
         return _("This order was refunded to your card.")
+    if status == OrderStatus.CANCELLED and order.paid_at is not None:
+        # paid, then closed: its payment was taken back by the bank (services.review)
+        if licences:
+            return _(
+                "Your bank reversed the payment for this order, so we closed it: its licence "
+                "keys no longer work."
+            )
+        return _("Your bank reversed the payment for this order, so we closed it.")
     return _("This order is closed. Nothing was charged.")
 
 

@@ -89,6 +89,22 @@ def test_what_happens_next_speaks_of_what_the_order_holds(client, kinds, status,
     assert _next_step(client, _order(kinds, status=status, keys=keys)) == expected
 
 
+def test_a_closed_order_says_nothing_was_charged_only_when_nothing_was(client):
+    never_paid = OrderFactory(status=OrderStatus.CANCELLED, paid_at=None)
+    OrderLineFactory(order=never_paid, kind=ProductKind.LICENCE)
+    assert _next_step(client, never_paid) == "This order is closed. Nothing was charged."
+    # an order closed after its bank took the payment back (services.review) was charged
+    charged_back = _order(["licence"], status=OrderStatus.CANCELLED)
+    assert _next_step(client, charged_back) == (
+        "Your bank reversed the payment for this order, so we closed it: its licence keys no "
+        "longer work."
+    )
+    goods = _order(["physical"], status=OrderStatus.CANCELLED)
+    assert _next_step(client, goods) == (
+        "Your bank reversed the payment for this order, so we closed it."
+    )
+
+
 def test_the_order_page_polls_only_while_keys_may_still_come(client):
     waiting = _order(["licence"])
     done = _order(["licence"], status=OrderStatus.FULFILLED, keys=True)
