@@ -244,6 +244,17 @@ def place_order(
     return order
 
 
+def add_to_stock(units: dict[int, int]) -> None:
+    """Add `units` (product id → units, negative to take) to the products' stock in one UPDATE,
+    after locking them in id order, the order every stock change locks products in, so two
+    never wait on each other. The caller checked that what it takes is there."""
+    if not units:
+        return
+    list(Product.objects.select_for_update().filter(pk__in=list(units)).order_by("pk"))
+    whens = [When(pk=pk, then=quantity) for pk, quantity in units.items()]
+    Product.objects.filter(pk__in=list(units)).update(stock=F("stock") + Case(*whens))
+
+
 def release_reservation(order: Order) -> None:
     """Give the order's stock and keys back (once: `stock_released` guards it; a refund of
     the order's goods puts none back after it, `refunds.goods_back_in_stock`). The caller holds the
@@ -254,10 +265,7 @@ def release_reservation(order: Order) -> None:
     for line in order.lines.all():
         if line.kind == ProductKind.PHYSICAL:
             physical[line.product_id] = physical.get(line.product_id, 0) + line.quantity
-    if physical:
-        list(Product.objects.select_for_update().filter(pk__in=list(physical)).order_by("pk"))
-        whens = [When(pk=pk, then=qty) for pk, qty in physical.items()]
-        Product.objects.filter(pk__in=list(physical)).update(stock=F("stock") + Case(*whens))
+    add_to_stock(physical)
     LicenceKey.objects.filter(order_line__order=order, status=LicenceKeyStatus.RESERVED).update(
         status=LicenceKeyStatus.AVAILABLE, order_line=None
     )

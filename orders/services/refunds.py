@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Sum, When
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -58,14 +58,13 @@ from orders.models import (
     OrderLine,
     OrderStatus,
     PaymentAttempt,
-    Product,
     ProductKind,
     Refund,
     RefundLine,
     RefundStatus,
 )
 
-from .checkout import lock_order, release_reservation
+from .checkout import add_to_stock, lock_order, release_reservation
 from .errors import ShopError
 from .history import move_order, record_event
 
@@ -373,10 +372,7 @@ def _record_refund(refund: Refund, *, answer: dict[str, Any], acting_user: User 
             released += released_now
         elif goods_back_in_stock(order, line, return_to_stock=refund.return_to_stock):
             restock[line.product_id] = restock.get(line.product_id, 0) + item.quantity
-    if restock:
-        list(Product.objects.select_for_update().filter(pk__in=list(restock)).order_by("pk"))
-        whens = [When(pk=pk, then=quantity) for pk, quantity in restock.items()]
-        Product.objects.filter(pk__in=list(restock)).update(stock=F("stock") + Case(*whens))
+    add_to_stock(restock)
     if restock or released:
         bump_catalogue_version()
 

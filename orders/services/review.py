@@ -49,7 +49,7 @@ from orders.models import (
 )
 
 from .catalogue import alert_low_key_pools
-from .checkout import claim_licence_keys, lock_order
+from .checkout import add_to_stock, claim_licence_keys, lock_order
 from .errors import ShopError
 from .history import move_order
 from .refunds import REVERSED_PAYMENT_MESSAGE, goods_back_in_stock, paying_attempt, take_back_keys
@@ -214,8 +214,7 @@ def _reserve_again(order: Order) -> None:
     short = [needs.names[pk] for pk, units in needs.goods.items() if products[pk].stock < units]
     if short:
         raise _shortage_error(sorted(short))
-    for pk, units in needs.goods.items():
-        Product.objects.filter(pk=pk).update(stock=F("stock") - units)
+    add_to_stock({pk: -units for pk, units in needs.goods.items()})
     claimed = claim_licence_keys(needs.keys)
     short = [
         needs.names[product_id]
@@ -327,10 +326,7 @@ def close_lost_payment(order: Order, *, acting_user: User) -> Closure:
         revoked_now, released_now = take_back_keys(line, line.quantity)
         revoked += revoked_now
         released += released_now
-    if plan.restock:
-        list(Product.objects.select_for_update().filter(pk__in=list(plan.restock)).order_by("pk"))
-        for pk, units in plan.restock.items():
-            Product.objects.filter(pk=pk).update(stock=F("stock") + units)
+    add_to_stock(plan.restock)
     if plan.restock or released:
         bump_catalogue_version()
     was_released = order.stock_released

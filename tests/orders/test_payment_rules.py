@@ -363,8 +363,9 @@ def test_twenty_concurrent_copies_of_a_webhook_fulfil_once(
     assert len(mail.outbox) == 1
 
 
-def test_refunding_a_second_capture_at_the_gateway_takes_nothing_back_from_the_order():
-    # given an order fulfilled by one payment and captured a second time (sent to review)
+def _fulfilled_order_captured_twice():
+    """An order under review whose licence key was issued, paid by `first` (it pays for the
+    order) and captured again by `second`: (order, first, second)."""
     product = ProductFactory(licence=True, price_sen=10000)
     order = OrderFactory(subtotal_sen=10000, tax_sen=800, status=OrderStatus.NEEDS_REVIEW)
     line = OrderLineFactory(order=order, product=product)
@@ -373,6 +374,12 @@ def test_refunding_a_second_capture_at_the_gateway_takes_nothing_back_from_the_o
         order=order, status=AttemptStatus.PAID, gateway_payment_id="p1", pays_for_order=True
     )
     second = PaymentAttemptFactory(order=order, status=AttemptStatus.PAID, gateway_payment_id="p2")
+    return order, first, second
+
+
+def test_refunding_a_second_capture_at_the_gateway_takes_nothing_back_from_the_order():
+    # given an order fulfilled by one payment and captured a second time (sent to review)
+    order, first, second = _fulfilled_order_captured_twice()
     # when the gateway reports the second payment refunded (its back office)
     apply_payment_status(second, payment=payment(second, "REFUNDED"), source="webhook e-1")
     # then the first payment still pays for the order: no refund, the key stays the customer's
@@ -505,14 +512,7 @@ def test_refunds_of_an_order_paid_twice_target_the_payment_that_paid_it(
 
 def test_refunding_the_paying_capture_while_a_duplicate_holds_the_money_takes_nothing_back():
     # given an order fulfilled by one payment and captured a second time (sent to review)
-    product = ProductFactory(licence=True, price_sen=10000)
-    order = OrderFactory(subtotal_sen=10000, tax_sen=800, status=OrderStatus.NEEDS_REVIEW)
-    line = OrderLineFactory(order=order, product=product)
-    LicenceKeyFactory(product=product, status=LicenceKeyStatus.ISSUED, order_line=line)
-    first = PaymentAttemptFactory(
-        order=order, status=AttemptStatus.PAID, gateway_payment_id="p1", pays_for_order=True
-    )
-    second = PaymentAttemptFactory(order=order, status=AttemptStatus.PAID, gateway_payment_id="p2")
+    order, first, second = _fulfilled_order_captured_twice()
     # when the gateway reports the paying one refunded (its back office picked the wrong one)
     apply_payment_status(first, payment=payment(first, "REFUNDED"), source="webhook e-1")
     # then the duplicate now pays for the order: nothing taken back, staff told
