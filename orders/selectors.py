@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Address
+from ipmart.core.compiled_query import CompiledQuery
 from privacy.models import AccessAction, AccessLog
 
 from .models import (
@@ -55,18 +56,30 @@ CART_LINE_FIELDS = (
 )
 
 
+def _with_products(lines: QuerySet[CartLine]) -> QuerySet[CartLine]:
+    # Only the product columns a cart shows and prices (not its descriptions and key settings).
+    return lines.select_related("product").only(*CART_LINE_FIELDS).order_by("id")
+
+
+# Compiled once per process: every signed-in page that shows the cart runs one of these (the
+# ORM's compiling cost more than the query, ipmart/core/compiled_query.py).
+_customer_cart_lines = CompiledQuery(
+    lambda user_id: _with_products(CartLine.objects.filter(cart__user=user_id))
+)
+_session_cart_lines = CompiledQuery(
+    lambda cart_id: _with_products(
+        CartLine.objects.filter(cart_id=cart_id, cart__user__isnull=True)
+    )
+)
+
+
 def get_cart_lines(request: HttpRequest) -> list[CartLine]:
     """The lines of this request's cart with their products, in one query."""
     if request.user.is_authenticated:
-        lines = CartLine.objects.filter(cart__user=request.user)
-    elif request.session.get(CART_SESSION_KEY):
-        lines = CartLine.objects.filter(
-            cart_id=request.session[CART_SESSION_KEY], cart__user__isnull=True
-        )
-    else:
-        return []
-    # Only the product columns a cart shows and prices (not its descriptions and key settings).
-    return list(lines.select_related("product").only(*CART_LINE_FIELDS).order_by("id"))
+        return _customer_cart_lines(request.user.pk)
+    if cart_id := request.session.get(CART_SESSION_KEY):
+        return _session_cart_lines(cart_id)
+    return []
 
 
 def get_order_for_customer(user: Any, number: str) -> Order:
