@@ -154,9 +154,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 
 # --- Accounts and authentication (django-allauth).
 AUTH_USER_MODEL = "accounts.User"
+# Django's and allauth's backends, loading the signed-in user from SQL compiled once
+# (accounts/auth_backends.py). A session names the backend it signed in with.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.auth_backends.PasswordBackend",
+    "accounts.auth_backends.EmailBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -68,7 +68,7 @@ class Person:
 def login_session(user) -> str:
     store = import_string(settings.SESSION_ENGINE + ".SessionStore")()
     store["_auth_user_id"] = str(user.pk)
-    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_backend"] = "accounts.auth_backends.PasswordBackend"
     store["_auth_user_hash"] = user.get_session_auth_hash()
     store.create()
     return store.session_key
