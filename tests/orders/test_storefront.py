@@ -19,7 +19,15 @@ from orders.images import demo_product_image, initials
 from orders.models import CartLine, Product, ProductImage
 from orders.services.catalogue import add_product_image, save_product
 from privacy.intake import validate_upload
-from tests.factories import CategoryFactory, ProductFactory, StaffFactory
+from tests.factories import (
+    AddressFactory,
+    CategoryFactory,
+    CustomerFactory,
+    ProductFactory,
+    StaffFactory,
+    cart_with,
+    free_shipping,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +148,26 @@ def test_alt_text_and_texts_are_malay_in_malay_and_english_when_missing(client):
     assert 'alt="Sebatang kunci"' in page
     assert "Untuk log masuk" in page and "Dihantar melalui pos." in page
     assert "Shipped by post." not in page
+
+
+@pytest.mark.parametrize("language", ["ms", "en"])
+def test_the_cart_and_checkout_name_products_in_the_customers_language(language):
+    # given a signed-in customer with an address and a product with a Malay name in the cart
+    customer = CustomerFactory()
+    AddressFactory(user=customer, is_default_billing=True, is_default_shipping=True)
+    product = ProductFactory(name="Security key", name_ms="Kunci keselamatan")
+    free_shipping()
+    cart_with(customer, (product, 1))
+    client = Client()
+    client.force_login(customer)
+    client.cookies["django_language"] = language
+    # when
+    cart = client.get("/cart/").content.decode()
+    checkout = client.get("/checkout/").content.decode()
+    # then both name it in the page's language, in the row and the quantity's label
+    shown, hidden = ("Kunci keselamatan", "Security key")[:: 1 if language == "ms" else -1]
+    assert cart.count(shown) == 2 and hidden not in cart
+    assert f"1 × {shown}" in checkout and hidden not in checkout
 
 
 def titles_from(html: str) -> list[str]:
