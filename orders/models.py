@@ -501,10 +501,12 @@ class Order(models.Model):
         return self.status == OrderStatus.PENDING_PAYMENT and self.reserved_until > timezone.now()
 
 
-class OrderLine(models.Model):
+class OrderLine(MalayFieldsMixin, models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    # The product's names when it was bought (the catalogue may rename it later).
     product_name = models.CharField(max_length=150)
+    product_name_ms = models.CharField(max_length=150, blank=True, default="")
     kind = models.CharField(max_length=16, choices=ProductKind.choices)
     unit_price_sen = models.PositiveIntegerField()
     quantity = models.PositiveIntegerField()
@@ -525,6 +527,12 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"Line {self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        """The name as bought, in the active language (customers' pages and emails; staff and
+        the records read `product_name`)."""
+        return self.localised("product_name")
 
     @property
     def subtotal_sen(self) -> int:

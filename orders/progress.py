@@ -21,7 +21,7 @@ def order_facts(order: Order) -> dict[str, Any]:
         "has_licences": any(line.kind == ProductKind.LICENCE for line in lines),
         "has_goods": any(line.kind == ProductKind.PHYSICAL for line in lines),
         "keys": [
-            {"line": line.pk, "product": line.product_name, "key": key.key}
+            {"line": line.pk, "product": line.display_name, "key": key.key}
             for line in lines
             for key in getattr(line, "issued_keys", [])
         ],

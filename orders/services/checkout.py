@@ -166,7 +166,11 @@ def place_order(
             .update(stock=F("stock") - Case(*whens))
         )
         if updated != len(physical):
-            short = [products[pk].name for pk, qty in physical.items() if products[pk].stock < qty]
+            short = [
+                products[pk].display_name
+                for pk, qty in physical.items()
+                if products[pk].stock < qty
+            ]
             raise CheckoutError(
                 _("Sorry, not enough left of: %(names)s. Your cart was not charged.")
                 % {"names": ", ".join(short) or _("an item in your cart")}
@@ -204,6 +208,7 @@ def place_order(
             OrderLine(
                 product=product,
                 product_name=product.name,
+                product_name_ms=product.name_ms,
                 kind=product.kind,
                 unit_price_sen=product.price_sen,
                 quantity=line.quantity,
@@ -226,7 +231,7 @@ def place_order(
     ]
     claimed = claim_licence_keys(wanted)
     short = [
-        line.product_name
+        line.display_name
         for line in order_lines
         if line.kind == ProductKind.LICENCE and claimed.get(line.pk, 0) < line.quantity
     ]

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from orders.emails import send_order_email
 from orders.models import AttemptStatus, LicenceKeyStatus, OrderStatus, ProductKind
 from orders.services.payments import _prepare_attempt
 from tests.factories import (
@@ -137,7 +138,7 @@ def test_the_status_view_gives_the_owner_the_issued_keys_and_is_never_stored(cli
         "status_label": "Paid, being prepared",
         "next_step": "Payment received. Your licence keys are below. Your goods are being "
         "prepared for shipping; we email you the tracking number.",
-        "keys": [{"line": line.pk, "product": line.product_name, "key": f"KEY-{line.pk}-AAAA"}],
+        "keys": [{"line": line.pk, "product": line.display_name, "key": f"KEY-{line.pk}-AAAA"}],
         "waiting": False,
         "retry_after": None,
     }
@@ -199,6 +200,35 @@ def test_the_receipt_carries_the_sellers_legal_facts_and_the_shipping(client, se
     assert "RM 71.20" in html
     # the gateway showed the order number itself: no second reference is printed
     assert "Payment reference" not in html
+
+
+@pytest.mark.parametrize("language", ["ms", "en"])
+def test_the_order_receipt_keys_and_paid_email_name_products_in_the_customers_language(
+    client, language, mailoutbox
+):
+    # given a paid order for a Malay-speaking (or English-speaking) customer of a product
+    # bought under both names
+    order = _order(["licence"], keys=True, user=CustomerFactory(preferred_language=language))
+    line = order.lines.get()
+    line.product_name, line.product_name_ms = "Security key", "Kunci keselamatan"
+    line.save(update_fields=["product_name", "product_name_ms"])
+    PaymentAttemptFactory(
+        order=order, merchant_reference=order.number, status=AttemptStatus.PAID, pays_for_order=True
+    )
+    client.force_login(order.user)
+    client.cookies["django_language"] = language
+    # when
+    page = client.get(order.get_absolute_url()).content.decode()
+    receipt = client.get(f"/orders/{order.number}/receipt/").content.decode()
+    status = json.loads(client.get(f"/orders/{order.number}/status/").content)
+    send_order_email(order, "paid")
+    # then each names it in the customer's language
+    shown, hidden = ("Kunci keselamatan", "Security key")[:: 1 if language == "ms" else -1]
+    (email,) = mailoutbox
+    html = email.alternatives[0][0]
+    for text in (page, receipt, email.body, html):
+        assert shown in text and hidden not in text
+    assert status["keys"][0]["product"] == shown
 
 
 def test_the_receipt_names_a_retry_payment_reference(client):
