@@ -9,7 +9,7 @@ from ipmart.core.compiled_query import CompiledQuery
 from orders.models import CartLine, Order, ProductImage
 from orders.selectors import CART_LINE_FIELDS
 from tests.factories.accounts import UserFactory
-from tests.factories.orders import ProductFactory, cart_with
+from tests.factories.orders import OrderFactory, ProductFactory, cart_with
 
 pytestmark = pytest.mark.django_db
 
@@ -99,16 +99,7 @@ def test_each_shape_is_its_own_sql():
     user = UserFactory()
     numbers = [f"T-{n}" for n in range(5)]
     for number in numbers:
-        Order.objects.create(
-            user=user,
-            email=user.email,
-            billing_address="1 Jalan",
-            subtotal_sen=100,
-            tax_sen=0,
-            total_sen=100,
-            number=number,
-            reserved_until="2026-01-01T00:00:00Z",
-        )
+        OrderFactory(user=user, number=number)
     window = CompiledQuery(
         lambda user_id, start: Order.objects.filter(user=user_id).order_by("-id")[start : start + 2]
     )
