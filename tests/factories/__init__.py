@@ -1,4 +1,11 @@
-from .accounts import AddressFactory, CustomerFactory, StaffFactory, UserFactory, staff_client
+from .accounts import (
+    AddressFactory,
+    CustomerFactory,
+    StaffFactory,
+    UserFactory,
+    enrolled_in_mfa,
+    staff_client,
+)
 from .marketing import CampaignFactory, SubscriberFactory, SubscriptionFactory
 from .orders import (
     CartFactory,
@@ -40,6 +47,7 @@ __all__ = [
     "SubscriberFactory",
     "SubscriptionFactory",
     "UserFactory",
+    "enrolled_in_mfa",
     "staff_client",
     "attach_file",
     "cart_with",

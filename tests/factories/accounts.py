@@ -72,14 +72,19 @@ class TOTPAuthenticatorFactory(factory.django.DjangoModelFactory):
         return authenticator
 
 
+def enrolled_in_mfa(user):
+    """`user`, enrolled in a second factor as far as the admin's MFA gate asks: an authenticator
+    row stands for it (the login flow itself is tested with real codes in tests/accounts)."""
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    return user
+
+
 def staff_client(role: str | None = None, **fields):
-    """(a staff member in `role`, a test client logged in as them) past the admin's MFA gate:
-    an authenticator row stands for the enrolled second factor (the login flow itself is
-    tested with real codes in tests/accounts)."""
+    """(a staff member in `role`, a test client logged in as them) past the admin's MFA gate
+    (`enrolled_in_mfa`)."""
     from django.test import Client
 
-    user = StaffFactory(role=role, **fields)
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    user = enrolled_in_mfa(StaffFactory(role=role, **fields))
     client = Client()
     client.force_login(user)
     return user, client
