@@ -4,7 +4,6 @@ pattern, low key pools alerting once per crossing, the admin home's counts, refu
 the role that may, and the order's History showing its events."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -29,19 +28,16 @@ from tests.factories import (
     ProductFactory,
     StaffFactory,
     cart_with,
+    enrolled_in_mfa,
+    staff_client,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-def _with_totp(user):
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
 @pytest.fixture
 def manager():
-    return _with_totp(StaffFactory(role="store manager", email="manager@ipmart.test"))
+    return enrolled_in_mfa(StaffFactory(role="store manager", email="manager@ipmart.test"))
 
 
 def _waiting(name="Aina Rahman", **kwargs):
@@ -238,10 +234,9 @@ def test_the_admin_home_counts_link_to_filtered_lists_in_fixed_queries(client, m
     assert len(many) == len(few)
 
 
-def test_a_support_agent_sees_counts_but_no_charts_and_no_actions(client):
-    agent = _with_totp(StaffFactory(role="support agent"))
+def test_a_support_agent_sees_counts_but_no_charts_and_no_actions():
+    client = staff_client("support agent")[1]
     order = _waiting()
-    client.force_login(agent)
     home = client.get(reverse("admin:index")).content.decode()
     assert "Orders held for verification" in home
     assert "Orders awaiting shipping" not in home and "Sales per day" not in home

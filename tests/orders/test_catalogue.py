@@ -18,6 +18,7 @@ from tests.factories import (
     StaffFactory,
     cart_with,
     free_shipping,
+    staff_client,
 )
 
 # --- money
@@ -187,17 +188,11 @@ def test_seed_catalogue_refuses_without_debug_and_creates_nothing(settings):
 def test_a_category_renamed_in_admin_shows_on_the_next_shop_page(
     client, django_capture_on_commit_callbacks
 ):
-    from allauth.mfa.models import Authenticator
-    from django.test import Client
-
     # given a cached listing showing the category "Security"
     category = Category.objects.create(name="Security", slug="security")
     ProductFactory(name="Guard Antivirus", category=category)
     assert ">Security</a>" in client.get("/shop/").content.decode()
-    manager = StaffFactory(role="store manager")
-    Authenticator.objects.create(user=manager, type="totp", data={"secret": "x"})
-    admin_client = Client()
-    admin_client.force_login(manager)
+    admin_client = staff_client("store manager")[1]
     # when a store manager renames it in admin
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(

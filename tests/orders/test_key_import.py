@@ -2,14 +2,20 @@
 allowed to add keys (store managers), through the admin's import page."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from orders.catalogue import VERSION_KEY, catalogue_version
 from orders.models import LicenceKey, LicenceKeyStatus
 from orders.services.catalogue import KeyImportError, import_licence_keys
-from tests.factories import CustomerFactory, LicenceKeyFactory, ProductFactory, StaffFactory
+from tests.factories import (
+    CustomerFactory,
+    LicenceKeyFactory,
+    ProductFactory,
+    StaffFactory,
+    enrolled_in_mfa,
+    staff_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,13 +24,6 @@ def _keys(product) -> list[str]:
     return list(
         LicenceKey.objects.filter(product=product).order_by("id").values_list("key", flat=True)
     )
-
-
-def _with_totp(user):
-    """Enrolled in TOTP, which is all the staff MFA middleware asks (force_login skips the code
-    prompt)."""
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
 
 
 # --- the service
@@ -190,7 +189,7 @@ def _upload(content: bytes, name: str = "keys.csv") -> SimpleUploadedFile:
 
 @pytest.fixture
 def manager():
-    return _with_totp(StaffFactory(role="store manager"))
+    return enrolled_in_mfa(StaffFactory(role="store manager"))
 
 
 def test_a_store_manager_sees_the_import_form(client, manager):
@@ -271,10 +270,10 @@ def test_importing_into_a_physical_product_is_refused_on_the_page(client, manage
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_a_support_agent_may_not_import(client, method):
+def test_a_support_agent_may_not_import(method):
     # given a view-only staff member with TOTP
     product = ProductFactory(licence=True)
-    client.force_login(_with_totp(StaffFactory(role="support agent")))
+    client = staff_client("support agent")[1]
     # when
     response = getattr(client, method)(
         _url(product), {"file": _upload(b"K-0001\n")} if method == "post" else {}

@@ -4,7 +4,6 @@ the tracking number); opening an order is written to the access log."""
 from datetime import UTC, datetime
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.utils import timezone
@@ -19,6 +18,8 @@ from tests.factories import (
     PaymentAttemptFactory,
     ProductFactory,
     StaffFactory,
+    enrolled_in_mfa,
+    staff_client,
 )
 
 pytestmark = pytest.mark.django_db
@@ -26,14 +27,9 @@ pytestmark = pytest.mark.django_db
 SHIPMENT = {"carrier": "Pos Laju", "tracking_number": "EP123456789MY"}
 
 
-def _with_totp(user):
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
 @pytest.fixture
 def manager():
-    return _with_totp(StaffFactory(role="store manager"))
+    return enrolled_in_mfa(StaffFactory(role="store manager"))
 
 
 def _paid_order_waiting_for_shipping():
@@ -168,11 +164,11 @@ def test_a_blank_tracking_number_is_a_form_error(client, manager):
     assert _state(order) == before
 
 
-def test_a_support_agent_may_not_ship(client):
+def test_a_support_agent_may_not_ship():
     # given
     order = _paid_order_waiting_for_shipping()
     before = _state(order)
-    client.force_login(_with_totp(StaffFactory(role="support agent")))
+    client = staff_client("support agent")[1]
     # when
     response = client.post(_ship_url(order), SHIPMENT)
     # then
@@ -222,11 +218,10 @@ def test_opening_an_order_in_admin_writes_one_access_log_row(client, manager):
     assert row.actor_role == "store manager"
 
 
-def test_a_support_agent_may_view_an_order_and_is_logged(client):
+def test_a_support_agent_may_view_an_order_and_is_logged():
     # given
     order = OrderFactory()
-    agent = _with_totp(StaffFactory(role="support agent"))
-    client.force_login(agent)
+    agent, client = staff_client("support agent")
     # when
     response = client.get(f"/admin/orders/order/{order.pk}/change/")
     # then
@@ -249,10 +244,10 @@ def test_the_order_list_in_admin_logs_the_customer_shown(client, manager):
     ]
 
 
-def test_a_refused_view_of_an_order_writes_no_access_log_row(client):
+def test_a_refused_view_of_an_order_writes_no_access_log_row():
     # given
     order = OrderFactory()
-    client.force_login(_with_totp(StaffFactory(role="marketing manager")))
+    client = staff_client("marketing manager")[1]
     before = AccessLog.objects.count()
     # when / then
     assert client.get(f"/admin/orders/order/{order.pk}/change/").status_code == 403

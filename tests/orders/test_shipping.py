@@ -5,7 +5,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from allauth.mfa.models import Authenticator
 
 from ipmart.core.models import StaffChange
 from orders.catalogue import _bump
@@ -29,6 +28,7 @@ from tests.factories import (
     StaffFactory,
     cart_with,
     placed_order,
+    staff_client,
 )
 
 pytestmark = pytest.mark.django_db
@@ -226,10 +226,8 @@ def test_saving_a_method_is_audited_with_the_price_in_ringgit(methods):
     assert ShippingMethod.objects.get(pk=method.pk).price_sen == 950
 
 
-def test_a_manager_adds_a_method_in_admin_typing_ringgit(client):
-    manager = StaffFactory(role="store manager")
-    Authenticator.objects.create(user=manager, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    client.force_login(manager)
+def test_a_manager_adds_a_method_in_admin_typing_ringgit():
+    client = staff_client("store manager")[1]
     response = client.post(
         "/admin/orders/shippingmethod/add/",
         {

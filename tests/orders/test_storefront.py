@@ -7,7 +7,6 @@ import io
 import re
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -27,6 +26,7 @@ from tests.factories import (
     StaffFactory,
     cart_with,
     free_shipping,
+    staff_client,
 )
 
 pytestmark = pytest.mark.django_db
@@ -373,12 +373,6 @@ def test_pages_are_cached_per_language(client):
 # --- admin
 
 
-def _manager():
-    user = StaffFactory(role="store manager")
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
 def _product_form(product) -> dict:
     return {
         "kind": product.kind,
@@ -404,10 +398,10 @@ def _product_form(product) -> dict:
     }
 
 
-def test_a_store_manager_uploads_an_image_in_admin_and_sees_its_preview(client):
+def test_a_store_manager_uploads_an_image_in_admin_and_sees_its_preview():
     # given
     product = ProductFactory(name="Keyboard")
-    client.force_login(_manager())
+    client = staff_client("store manager")[1]
     url = f"/admin/orders/product/{product.pk}/change/"
     # when
     response = client.post(
@@ -432,9 +426,9 @@ def test_a_store_manager_uploads_an_image_in_admin_and_sees_its_preview(client):
     assert f'<img src="{image.url(320)}" width="160" height="120" alt="A keyboard">' in page
 
 
-def test_a_file_that_is_not_an_image_is_refused_in_admin_and_nothing_is_stored(client):
+def test_a_file_that_is_not_an_image_is_refused_in_admin_and_nothing_is_stored():
     product = ProductFactory(name="Keyboard")
-    client.force_login(_manager())
+    client = staff_client("store manager")[1]
     response = client.post(
         f"/admin/orders/product/{product.pk}/change/",
         {

@@ -19,7 +19,7 @@ from orders.models import (
     VerificationDocument,
 )
 from privacy.models import AccessAction, AccessLog
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import CustomerFactory, OrderFactory, enrolled_in_mfa
 
 from .verification_helpers import (
     held_order,
@@ -28,7 +28,6 @@ from .verification_helpers import (
     statement_pdf,
     upload,
     use_vault_dir,
-    with_totp,
 )
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +62,7 @@ def _login(client, actor: str, order):
     elif actor == "other customer":
         user = CustomerFactory()
     elif actor == "superuser":
-        user = with_totp(CustomerFactory(is_staff=True, is_superuser=True))
+        user = enrolled_in_mfa(CustomerFactory(is_staff=True, is_superuser=True))
     else:
         user = staff(actor)
     client.force_login(user)

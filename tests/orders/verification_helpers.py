@@ -3,7 +3,6 @@ folder, uploads through the real view."""
 
 from pathlib import Path
 
-from allauth.mfa.models import Authenticator
 from django.utils import timezone
 
 from orders.models import LicenceKey, LicenceKeyStatus, OrderStatus, PaymentAttempt
@@ -15,6 +14,7 @@ from tests.factories import (
     OrderLineFactory,
     ProductFactory,
     StaffFactory,
+    enrolled_in_mfa,
 )
 from tests.factories import documents as files
 
@@ -22,13 +22,8 @@ MARKER = "MARKER-PLAINTEXT-4c1d"
 BIG_SUBTOTAL = 250_000  # RM 2,500 + tax: above the first-order threshold (RM 2,000)
 
 
-def with_totp(user):
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
 def staff(role: str | None = None, **kwargs):
-    return with_totp(StaffFactory(role=role, **kwargs) if role else StaffFactory(**kwargs))
+    return enrolled_in_mfa(StaffFactory(role=role, **kwargs))
 
 
 def paid_order(customer=None, *, subtotal_sen: int = BIG_SUBTOTAL, **product_kwargs):
