@@ -4,7 +4,6 @@ ModelAdmin, as every staff role and a superuser, refuses `__startswith`, `__cont
 one, never orders by one through `?o=`, and never searches one."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR
@@ -24,6 +23,7 @@ from tests.factories import (
     ProductFactory,
     StaffFactory,
     UserFactory,
+    enrolled_in_mfa,
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,14 +47,9 @@ def secret_paths(model, depth: int = MAX_HOPS, seen=()) -> list[str]:
     return paths
 
 
-def with_totp(user):
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
 def staff_members():
-    users = {role: with_totp(StaffFactory(role=role)) for role in ROLE_PERMISSIONS}
-    users["superuser"] = with_totp(UserFactory(is_staff=True, is_superuser=True))
+    users = {role: enrolled_in_mfa(StaffFactory(role=role)) for role in ROLE_PERMISSIONS}
+    users["superuser"] = enrolled_in_mfa(UserFactory(is_staff=True, is_superuser=True))
     return users
 
 

@@ -2,19 +2,13 @@
 other roles do not see them."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 
 from ipmart.core.models import OutboxMessage
-from tests.factories import StaffFactory, UserFactory
+from tests.factories import staff_client
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/admin/core/outboxmessage/"
-
-
-def _with_totp(user):
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
 
 
 @pytest.fixture
@@ -25,12 +19,11 @@ def message():
 
 
 @pytest.mark.parametrize("role", ["store manager", "superuser"])
-def test_managers_and_superusers_read_outbox_messages(client, message, role):
+def test_managers_and_superusers_read_outbox_messages(message, role):
     if role == "superuser":
-        user = _with_totp(UserFactory(is_staff=True, is_superuser=True))
+        client = staff_client(is_superuser=True)[1]
     else:
-        user = _with_totp(StaffFactory(role=role))
-    client.force_login(user)
+        client = staff_client(role)[1]
     listing = client.get(LIST + "?state=failing")
     assert listing.status_code == 200
     assert "orders.tasks.fulfil_order_task" in listing.content.decode()
@@ -43,6 +36,6 @@ def test_managers_and_superusers_read_outbox_messages(client, message, role):
 
 
 @pytest.mark.parametrize("role", ["support agent", "verification reviewer", "marketing manager"])
-def test_other_roles_do_not_see_the_outbox(client, message, role):
-    client.force_login(_with_totp(StaffFactory(role=role)))
+def test_other_roles_do_not_see_the_outbox(message, role):
+    client = staff_client(role)[1]
     assert client.get(LIST).status_code == 403

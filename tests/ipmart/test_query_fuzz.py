@@ -5,7 +5,6 @@ customer and a superuser. A 500 anywhere fails the test (`GET /orders/?page=9999
 was one: "bigint out of range" on PostgreSQL)."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from tests.factories import (
@@ -16,6 +15,7 @@ from tests.factories import (
     PolicyVersionFactory,
     ProductFactory,
     UserFactory,
+    enrolled_in_mfa,
 )
 
 pytestmark = pytest.mark.django_db
@@ -61,8 +61,7 @@ def world():
     line = OrderLineFactory(order=order, product=product)
     LicenceKeyFactory(product=product, status="reserved", order_line=line)
     policy = PolicyVersionFactory() if not _has_policy() else None
-    superuser = UserFactory(is_staff=True, is_superuser=True)
-    Authenticator.objects.create(user=superuser, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    superuser = enrolled_in_mfa(UserFactory(is_staff=True, is_superuser=True))
     samples = {
         "product_id": product.pk,
         "address_id": address.pk,

@@ -3,7 +3,6 @@ campaigns and watches progress; other roles cannot; the ledger is read-only and 
 logged; secret fields never become lookups."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.core import mail
 
@@ -21,27 +20,22 @@ from marketing.models import (
 )
 from marketing.services import unsubscribe_topic
 from privacy.models import AccessLog
-from tests.factories import CampaignFactory, StaffFactory, SubscriptionFactory
+from tests.factories import CampaignFactory, StaffFactory, SubscriptionFactory, enrolled_in_mfa
 from tests.factories.marketing import HTML_EN, HTML_MS, TEXT_EN, TEXT_MS, topic
 
 pytestmark = pytest.mark.django_db
 
 
-def _with_totp(user):
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
 @pytest.fixture
 def manager(client):
-    user = _with_totp(StaffFactory(role="marketing manager", email="promo.staff@ipmart.test"))
+    user = enrolled_in_mfa(StaffFactory(role="marketing manager", email="promo.staff@ipmart.test"))
     client.force_login(user)
     return user
 
 
 @pytest.fixture
 def agent(client):
-    user = _with_totp(StaffFactory(role="support agent"))
+    user = enrolled_in_mfa(StaffFactory(role="support agent"))
     client.force_login(user)
     return user
 

@@ -2,40 +2,29 @@
 edited once published; the access log is read-only. Staff open the admin only with TOTP."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.messages import get_messages
 from django.test import RequestFactory
 
 from privacy.models import AccessAction, AccessLog, PolicyVersion
 from privacy.services import log_access
-from tests.factories import CustomerFactory, PolicyVersionFactory, StaffFactory
+from tests.factories import (
+    CustomerFactory,
+    PolicyVersionFactory,
+    StaffFactory,
+    enrolled_in_mfa,
+    staff_client,
+)
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/privacy/policyversion/"
 
 
-def _with_totp(user):
-    """Enrolled in TOTP, which is all StaffMFARequiredMiddleware asks (force_login skips the
-    code prompt)."""
-    Authenticator.objects.create(
-        user=user, type=Authenticator.Type.TOTP, data={"secret": "not-used-by-these-tests"}
-    )
-    return user
-
-
-def _store_manager():
-    return _with_totp(StaffFactory(role="store manager"))
-
-
-def _superuser():
-    return _with_totp(StaffFactory(is_superuser=True))
-
-
-def _admin_request(user):
+def _admin_request():
+    """A request to the admin by a superuser."""
     request = RequestFactory().get("/admin/")
-    request.user = user
+    request.user = enrolled_in_mfa(StaffFactory(is_superuser=True))
     return request
 
 
@@ -56,7 +45,7 @@ def _publish_action(client, *policies):
 def test_policy_versions_have_no_delete_permission_and_no_delete_action():
     # given
     model_admin = admin.site._registry[PolicyVersion]
-    request = _admin_request(_superuser())
+    request = _admin_request()
     policy = PolicyVersion.objects.get(version="2026-11-24")
     # when
     actions = model_admin.get_actions(request)
@@ -66,9 +55,9 @@ def test_policy_versions_have_no_delete_permission_and_no_delete_action():
     assert list(actions) == ["publish"]
 
 
-def test_the_delete_page_of_a_policy_version_is_forbidden_even_to_a_superuser(client):
+def test_the_delete_page_of_a_policy_version_is_forbidden_even_to_a_superuser():
     # given
-    client.force_login(_superuser())
+    client = staff_client(is_superuser=True)[1]
     draft = PolicyVersionFactory()
     # when
     response = client.post(f"{CHANGELIST}{draft.pk}/delete/", {"post": "yes"})
@@ -80,9 +69,9 @@ def test_the_delete_page_of_a_policy_version_is_forbidden_even_to_a_superuser(cl
 # --- policy versions: a published one is read-only
 
 
-def test_a_published_version_change_page_shows_every_field_read_only(client):
+def test_a_published_version_change_page_shows_every_field_read_only():
     # given
-    client.force_login(_store_manager())
+    client = staff_client("store manager")[1]
     policy = PolicyVersionFactory(published=True)
     # when
     response = client.get(f"{CHANGELIST}{policy.pk}/change/")
@@ -96,9 +85,9 @@ def test_a_published_version_change_page_shows_every_field_read_only(client):
         assert f'name="{name}"' not in html
 
 
-def test_a_draft_change_page_is_editable_except_hash_and_dates(client):
+def test_a_draft_change_page_is_editable_except_hash_and_dates():
     # given
-    client.force_login(_store_manager())
+    client = staff_client("store manager")[1]
     draft = PolicyVersionFactory()
     # when
     response = client.get(f"{CHANGELIST}{draft.pk}/change/")
@@ -118,9 +107,9 @@ def test_a_draft_change_page_is_editable_except_hash_and_dates(client):
     ]
 
 
-def test_saving_a_published_version_in_admin_is_refused_cleanly(client, postgres):
+def test_saving_a_published_version_in_admin_is_refused_cleanly(postgres):
     # given
-    client.force_login(_store_manager())
+    client = staff_client("store manager")[1]
     policy = PolicyVersionFactory(published=True)
     before = _row(policy)
     # when
@@ -134,11 +123,11 @@ def test_saving_a_published_version_in_admin_is_refused_cleanly(client, postgres
 
 
 @pytest.mark.parametrize(
-    "make_user", [_store_manager, _superuser], ids=["store-manager", "superuser"]
+    "who", [{"role": "store manager"}, {"is_superuser": True}], ids=["store-manager", "superuser"]
 )
-def test_the_publish_action_publishes_a_draft(client, make_user):
+def test_the_publish_action_publishes_a_draft(who):
     # given
-    client.force_login(make_user())
+    client = staff_client(**who)[1]
     draft = PolicyVersionFactory()
     # when
     response = _publish_action(client, draft)
@@ -151,9 +140,9 @@ def test_the_publish_action_publishes_a_draft(client, make_user):
     assert [str(m) for m in get_messages(response.wsgi_request)] == [f"{draft.version} published."]
 
 
-def test_the_publish_action_reports_a_version_that_is_already_published(client):
+def test_the_publish_action_reports_a_version_that_is_already_published():
     # given
-    client.force_login(_store_manager())
+    client = staff_client("store manager")[1]
     policy = PolicyVersionFactory(published=True)
     draft = PolicyVersionFactory(body_ms="")
     before = [_row(policy), _row(draft)]
@@ -170,9 +159,9 @@ def test_the_publish_action_reports_a_version_that_is_already_published(client):
     assert [_row(policy), _row(draft)] == before
 
 
-def test_staff_without_the_role_cannot_publish(client):
+def test_staff_without_the_role_cannot_publish():
     # given
-    client.force_login(_with_totp(StaffFactory(role="support agent")))
+    client = staff_client("support agent")[1]
     draft = PolicyVersionFactory()
     before = _row(draft)
     # when
@@ -216,7 +205,7 @@ def test_anonymous_visitors_and_customers_are_sent_to_the_admin_login(client, ma
 def test_the_access_log_admin_cannot_add_change_or_delete():
     # given
     model_admin = admin.site._registry[AccessLog]
-    request = _admin_request(_superuser())
+    request = _admin_request()
     # then
     assert model_admin.has_add_permission(request) is False
     assert model_admin.has_change_permission(request) is False
@@ -224,12 +213,12 @@ def test_the_access_log_admin_cannot_add_change_or_delete():
     assert "delete_selected" not in model_admin.get_actions(request)
 
 
-def test_a_store_manager_reads_the_access_log_but_cannot_add_change_or_delete(client):
+def test_a_store_manager_reads_the_access_log_but_cannot_add_change_or_delete():
     # given
     customer = CustomerFactory()
     entry = log_access(None, action=AccessAction.EXPORTED, target=customer, subject=customer)
     before = AccessLog.objects.values().get(pk=entry.pk)
-    client.force_login(_store_manager())
+    client = staff_client("store manager")[1]
     # when
     listing = client.get("/admin/privacy/accesslog/")
     add = client.get("/admin/privacy/accesslog/add/")

@@ -7,7 +7,6 @@ Only the officer (and superusers) may open the page."""
 import datetime
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.test import override_settings
@@ -20,7 +19,13 @@ from ipmart.core.outbox import run_message
 from orders.models import OrderStatus
 from privacy.models import Breach, BreachAffected
 from privacy.rights import close_account, list_affected_customers, record_breach, update_breach
-from tests.factories import CustomerFactory, OrderFactory, StaffFactory
+from tests.factories import (
+    CustomerFactory,
+    OrderFactory,
+    StaffFactory,
+    enrolled_in_mfa,
+    staff_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,14 +39,9 @@ NOTICE = {
 }
 
 
-def _with_totp(user):
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
 @pytest.fixture
 def dpo():
-    return _with_totp(StaffFactory(role="data protection officer"))
+    return enrolled_in_mfa(StaffFactory(role="data protection officer"))
 
 
 def _breach(dpo, *, notice=True) -> Breach:
@@ -157,11 +157,10 @@ def test_a_closed_account_is_not_written_to(client, dpo, django_capture_on_commi
 
 @pytest.mark.parametrize("role", sorted(ROLE_PERMISSIONS))
 def test_only_the_data_protection_officer_may_open_or_send(
-    client, dpo, role, django_capture_on_commit_callbacks
+    dpo, role, django_capture_on_commit_callbacks
 ):
     breach = _breach(dpo)
-    staff = _with_totp(StaffFactory(role=role))
-    client.force_login(staff)
+    client = staff_client(role)[1]
     allowed = role == "data protection officer"
     assert client.get(_url(breach)).status_code == (200 if allowed else 403)
     if not allowed:
@@ -177,7 +176,7 @@ def test_anonymous_customers_and_superusers(client, dpo):
     client.force_login(CustomerFactory())
     response = client.get(_url(breach))
     assert response.status_code == 302 and "login" in response.url
-    client.force_login(_with_totp(StaffFactory(is_superuser=True)))
+    client.force_login(enrolled_in_mfa(StaffFactory(is_superuser=True)))
     assert client.get(_url(breach)).status_code == 200
 
 

@@ -1,15 +1,6 @@
 import pytest
-from allauth.mfa.models import Authenticator
 
-from tests.factories import CustomerFactory, StaffFactory
-
-
-def with_totp(user):
-    """Enrolled in TOTP, all the staff MFA middleware asks (force_login skips the code)."""
-    Authenticator.objects.create(
-        user=user, type=Authenticator.Type.TOTP, data={"secret": "not-used-by-these-tests"}
-    )
-    return user
+from tests.factories import CustomerFactory, StaffFactory, enrolled_in_mfa
 
 
 @pytest.fixture
@@ -19,17 +10,17 @@ def customer(db):
 
 @pytest.fixture
 def agent(db):
-    return with_totp(StaffFactory(role="support agent", full_name="Sam Support"))
+    return enrolled_in_mfa(StaffFactory(role="support agent", full_name="Sam Support"))
 
 
 @pytest.fixture
 def dpo(db):
-    return with_totp(StaffFactory(role="data protection officer", full_name="Dina Officer"))
+    return enrolled_in_mfa(StaffFactory(role="data protection officer", full_name="Dina Officer"))
 
 
 @pytest.fixture
 def superuser(db):
-    return with_totp(StaffFactory(is_superuser=True))
+    return enrolled_in_mfa(StaffFactory(is_superuser=True))
 
 
 @pytest.fixture

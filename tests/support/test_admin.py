@@ -248,17 +248,16 @@ ROLES = {
 
 
 def _login(client, who):
-    from tests.factories import StaffFactory
-    from tests.support.conftest import with_totp
+    from tests.factories import StaffFactory, enrolled_in_mfa
 
     if who == "anonymous":
         return None
     if who == "customer":
         user = CustomerFactory()
     elif who == "superuser":
-        user = with_totp(StaffFactory(is_superuser=True))
+        user = enrolled_in_mfa(StaffFactory(is_superuser=True))
     else:
-        user = with_totp(StaffFactory(role=who))
+        user = enrolled_in_mfa(StaffFactory(role=who))
     client.force_login(user)
     return user
 

@@ -7,8 +7,7 @@ from django.core import signing
 
 from support import tokens
 from support.services import resolve_inquiry
-from tests.factories import CustomerFactory, InquiryFactory, StaffFactory
-from tests.support.conftest import with_totp
+from tests.factories import CustomerFactory, InquiryFactory, StaffFactory, enrolled_in_mfa
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +29,9 @@ def _visit_as(client, who, owner):
     elif who == "another customer":
         client.force_login(CustomerFactory())
     elif who == "superuser":
-        client.force_login(with_totp(StaffFactory(is_superuser=True)))
+        client.force_login(enrolled_in_mfa(StaffFactory(is_superuser=True)))
     elif who != "anonymous":
-        client.force_login(with_totp(StaffFactory(role=who)))
+        client.force_login(enrolled_in_mfa(StaffFactory(role=who)))
 
 
 CUSTOMER_THREAD = {
