@@ -2,25 +2,19 @@
 with 1,000 rows: no query per row, as the store's own pages."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.roles import ROLE_PERMISSIONS
-from tests.factories import StaffFactory, UserFactory
+from tests.factories import staff_client
 
 from .admin_rows import ROW_MAKERS
 
 pytestmark = pytest.mark.django_db
 
 REGISTERED = sorted(model._meta.label for model in admin.site._registry)
-
-
-def _with_totp(user):
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
 
 
 def test_every_admin_model_has_a_row_maker():
@@ -36,17 +30,16 @@ def _queries(client, url) -> int:
 
 @pytest.mark.parametrize("label", REGISTERED)
 @pytest.mark.parametrize("as_role", [None, *sorted(ROLE_PERMISSIONS)])
-def test_a_changelist_and_its_search_are_a_fixed_number_of_queries(client, label, as_role):
+def test_a_changelist_and_its_search_are_a_fixed_number_of_queries(label, as_role):
     # given the page as a superuser (every column) or each role (role-aware columns)
     model = next(m for m in admin.site._registry if m._meta.label == label)
     model_admin = admin.site._registry[model]
     if as_role:
-        user = _with_totp(StaffFactory(role=as_role))
+        user, client = staff_client(as_role)
         if not model_admin.has_view_or_change_permission(_request_for(user)):
             pytest.skip(f"{as_role} cannot open {label}")
     else:
-        user = _with_totp(UserFactory(is_staff=True, is_superuser=True))
-    client.force_login(user)
+        client = staff_client(is_superuser=True)[1]
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     urls = [url]
     if model_admin.search_fields:

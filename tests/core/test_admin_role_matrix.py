@@ -9,9 +9,8 @@ import re
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.contrib import admin
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,8 +22,8 @@ from tests.factories import (
     OrderLineFactory,
     PaymentAttemptFactory,
     ProductFactory,
-    StaffFactory,
     UserFactory,
+    staff_client,
 )
 
 from .admin_rows import ROW_MAKERS
@@ -36,13 +35,11 @@ ROLES = [*sorted(ROLE_PERMISSIONS), SUPERUSER]
 HREF = re.compile(r'href="([^"]+)"')
 
 
-def _user_for(role):
+def _client_for(role):
+    """A client logged in as a staff member in `role`, or as a superuser, past the MFA gate."""
     if role == SUPERUSER:
-        user = UserFactory(is_staff=True, is_superuser=True)
-    else:
-        user = StaffFactory(role=role)
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
+        return staff_client(is_superuser=True)[1]
+    return staff_client(role)[1]
 
 
 def _any(*perms):
@@ -174,8 +171,7 @@ def _links(page_url: str, body: str) -> set[str]:
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_opens_its_pages_is_refused_the_others_and_sees_no_dead_link(role):
     pages = _pages()
-    client = Client()
-    client.force_login(_user_for(role))
+    client = _client_for(role)
     checked: dict[str, int] = {}
     failures = []
     for url, rule in pages:
@@ -223,8 +219,7 @@ def _export(client, order):
 def test_the_export_action_is_offered_and_runs_only_for_roles_that_may(role):
     # given
     order = _shippable_order()
-    client = Client()
-    client.force_login(_user_for(role))
+    client = _client_for(role)
     may = _allowed(role, _all("orders.change_order"))
     page = client.get(reverse("admin:orders_order_changelist"))
     # when
@@ -246,10 +241,8 @@ def test_the_export_action_is_offered_and_runs_only_for_roles_that_may(role):
 
 def test_an_order_offers_only_the_actions_its_state_allows():
     # given a manager and a completed order whose goods are shipped
-    manager = _user_for("store manager")
+    client = staff_client("store manager")[1]
     order = _shippable_order()
-    client = Client()
-    client.force_login(manager)
     ship_url = reverse("admin:orders_order_ship", args=[order.pk])
     assert (
         ship_url
@@ -269,9 +262,7 @@ def test_an_order_offers_only_the_actions_its_state_allows():
 
 def test_asking_for_documents_is_offered_only_while_the_order_may_be_held():
     # given a paid order not delivered yet, and one already fulfilled
-    manager = _user_for("store manager")
-    client = Client()
-    client.force_login(manager)
+    client = staff_client("store manager")[1]
     paid = _flaggable_order()
     shipped = _shippable_order()  # has its fulfilment: too late to hold
     # then only the first offers the action (issue 7's flag, now among the order's actions)

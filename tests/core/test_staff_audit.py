@@ -3,7 +3,6 @@ old → new; the trail is read-only in admin and shown per record and per staff 
 
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
@@ -12,24 +11,19 @@ from accounts.models import User
 from ipmart.core.models import StaffChange
 from orders.models import Product, TaxRate
 from privacy.models import PolicyVersion
-from tests.factories import ProductFactory, StaffFactory, UserFactory
+from tests.factories import ProductFactory, StaffFactory, UserFactory, enrolled_in_mfa
 
 pytestmark = pytest.mark.django_db
 
 
-def _with_totp(user):
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    return user
-
-
 @pytest.fixture
 def manager():
-    return _with_totp(StaffFactory(role="store manager", email="mohan@ipmart.test"))
+    return enrolled_in_mfa(StaffFactory(role="store manager", email="mohan@ipmart.test"))
 
 
 @pytest.fixture
 def superuser():
-    return _with_totp(UserFactory(is_staff=True, is_superuser=True, email="root@ipmart.test"))
+    return enrolled_in_mfa(UserFactory(is_staff=True, is_superuser=True, email="root@ipmart.test"))
 
 
 def _product_form(product, **changes):
@@ -167,7 +161,7 @@ def test_a_policy_draft_saved_in_admin_is_audited(client, manager):
 def test_the_trail_is_read_only_in_admin_and_filtered_per_staff_member(client, manager):
     # given two changes by two people
     product = ProductFactory(price_sen=10000)
-    other = _with_totp(StaffFactory(role="store manager"))
+    other = enrolled_in_mfa(StaffFactory(role="store manager"))
     for who, price in [(manager, "1.00"), (other, "2.00")]:
         client.force_login(who)
         client.post(
