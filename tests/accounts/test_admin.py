@@ -8,24 +8,18 @@ from privacy.models import AccessLog
 from tests.factories.accounts import (
     AddressFactory,
     StaffFactory,
-    TOTPAuthenticatorFactory,
     UserFactory,
+    enrolled_in_mfa,
+    staff_client,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-def staff_with_totp(**kwargs) -> User:
-    staff = StaffFactory(**kwargs)
-    TOTPAuthenticatorFactory(user=staff)
-    return staff
-
-
-def test_a_store_manager_viewing_a_customer_writes_one_access_log_row(client):
+def test_a_store_manager_viewing_a_customer_writes_one_access_log_row():
     # given
     customer = UserFactory(email="aina@example.com")
-    manager = staff_with_totp(role=STORE_MANAGER)
-    client.force_login(manager)
+    manager, client = staff_client(STORE_MANAGER)
 
     # when the manager opens the customer's page
     response = client.get(f"/admin/accounts/user/{customer.pk}/change/")
@@ -57,8 +51,8 @@ def test_a_store_manager_viewing_a_customer_writes_one_access_log_row(client):
 def test_each_view_is_one_more_row_and_the_role_is_the_viewers(client):
     # given
     customer = UserFactory()
-    agent = staff_with_totp(role=SUPPORT_AGENT)
-    superuser = staff_with_totp(is_superuser=True)
+    agent = enrolled_in_mfa(StaffFactory(role=SUPPORT_AGENT))
+    superuser = enrolled_in_mfa(StaffFactory(is_superuser=True))
 
     # when a support agent views the page twice and a superuser once
     client.force_login(agent)
@@ -77,11 +71,10 @@ def test_each_view_is_one_more_row_and_the_role_is_the_viewers(client):
     )
 
 
-def test_the_user_list_logs_each_person_shown_and_a_missing_user_writes_nothing(client):
+def test_the_user_list_logs_each_person_shown_and_a_missing_user_writes_nothing():
     # given
     customer = UserFactory()
-    manager = staff_with_totp(role=STORE_MANAGER)
-    client.force_login(manager)
+    manager, client = staff_client(STORE_MANAGER)
 
     # when
     listing = client.get("/admin/accounts/user/")
@@ -103,10 +96,10 @@ def test_the_user_list_logs_each_person_shown_and_a_missing_user_writes_nothing(
     assert AccessLog.objects.count() == 2
 
 
-def test_a_refused_view_writes_nothing(client):
+def test_a_refused_view_writes_nothing():
     # given a role without the view permission on users
     customer = UserFactory()
-    client.force_login(staff_with_totp(role="marketing manager"))
+    client = staff_client("marketing manager")[1]
 
     # when
     response = client.get(f"/admin/accounts/user/{customer.pk}/change/")
@@ -129,9 +122,9 @@ def test_staff_without_totp_are_stopped_before_anything_is_logged(client):
     assert AccessLog.objects.count() == 0
 
 
-def test_bulk_delete_is_not_offered(client):
+def test_bulk_delete_is_not_offered():
     # given
-    client.force_login(staff_with_totp(is_superuser=True))
+    client = staff_client(is_superuser=True)[1]
 
     # when
     response = client.get("/admin/accounts/user/")
@@ -165,9 +158,9 @@ def add_user(client, email: str, full_name: str):
     )
 
 
-def test_the_admin_add_form_stores_the_email_lower_case(client):
+def test_the_admin_add_form_stores_the_email_lower_case():
     # given
-    client.force_login(staff_with_totp(is_superuser=True))
+    client = staff_client(is_superuser=True)[1]
 
     # when a superuser adds a person with a mixed-case email
     response = add_user(client, "New.Person@Example.COM", "New Person")
@@ -179,10 +172,10 @@ def test_the_admin_add_form_stores_the_email_lower_case(client):
     assert person.email == "new.person@example.com"
 
 
-def test_the_admin_add_form_refuses_an_existing_email_in_another_case(client):
+def test_the_admin_add_form_refuses_an_existing_email_in_another_case():
     # given an existing customer
     UserFactory(email="aina@example.com")
-    client.force_login(staff_with_totp(is_superuser=True))
+    client = staff_client(is_superuser=True)[1]
     users = User.objects.count()
 
     # when a superuser adds the same address in other case
@@ -219,13 +212,13 @@ def address_inline_form(index: int, address, **overrides) -> dict:
     return {f"addresses-{index}-{name}": value for name, value in fields.items()}
 
 
-def test_the_address_book_is_read_only_in_the_admin_even_for_a_superuser(client):
+def test_the_address_book_is_read_only_in_the_admin_even_for_a_superuser():
     # given a customer with two addresses, the first default for both
     customer = UserFactory(email="aina@example.com", full_name="Nurul Aina")
     first = AddressFactory(user=customer, is_default_billing=True, is_default_shipping=True)
     second = AddressFactory(user=customer)
     before = list(Address.objects.filter(user=customer).order_by("id").values())
-    client.force_login(staff_with_totp(is_superuser=True))
+    client = staff_client(is_superuser=True)[1]
 
     # when the superuser opens the page
     page = client.get(f"/admin/accounts/user/{customer.pk}/change/")

@@ -17,9 +17,8 @@ from accounts.roles import (
 )
 from tests.factories.accounts import (
     AddressFactory,
-    StaffFactory,
-    TOTPAuthenticatorFactory,
     UserFactory,
+    staff_client,
 )
 
 pytestmark = pytest.mark.django_db
@@ -33,12 +32,6 @@ def roles_in_database() -> dict[str, set[str]]:
         }
         for group in Group.objects.all()
     }
-
-
-def staff_with_totp(role: str) -> User:
-    staff = StaffFactory(role=role)
-    TOTPAuthenticatorFactory(user=staff)
-    return staff
 
 
 def test_the_groups_after_migrations_are_exactly_the_role_table():
@@ -103,11 +96,11 @@ def test_sync_roles_recreates_a_deleted_role():
 # --- a view-only role in the admin
 
 
-def test_a_support_agent_sees_a_customer_read_only(client):
+def test_a_support_agent_sees_a_customer_read_only():
     # given a customer and a support agent with TOTP
     customer = UserFactory(email="aina@example.com", full_name="Nurul Aina")
     AddressFactory(user=customer, line1="8 Jalan Tun Razak")
-    client.force_login(staff_with_totp(SUPPORT_AGENT))
+    client = staff_client(SUPPORT_AGENT)[1]
 
     # when the agent opens the customer's admin page
     response = client.get(f"/admin/accounts/user/{customer.pk}/change/")
@@ -124,10 +117,10 @@ def test_a_support_agent_sees_a_customer_read_only(client):
     assert 'name="is_staff"' not in content
 
 
-def test_a_support_agent_cannot_change_a_customer_by_posting(client):
+def test_a_support_agent_cannot_change_a_customer_by_posting():
     # given
     customer = UserFactory(email="aina@example.com", full_name="Nurul Aina")
-    client.force_login(staff_with_totp(SUPPORT_AGENT))
+    client = staff_client(SUPPORT_AGENT)[1]
     before = User.objects.filter(pk=customer.pk).values().get()
 
     # when the agent posts a change anyway
@@ -155,9 +148,9 @@ def test_a_support_agent_cannot_change_a_customer_by_posting(client):
 
 
 @pytest.mark.parametrize("role", [SUPPORT_AGENT, STORE_MANAGER, VERIFICATION_REVIEWER])
-def test_no_role_can_add_a_user_in_the_admin(client, role):
+def test_no_role_can_add_a_user_in_the_admin(role):
     # given
-    client.force_login(staff_with_totp(role))
+    client = staff_client(role)[1]
     users = User.objects.count()
 
     # when
@@ -172,10 +165,10 @@ def test_no_role_can_add_a_user_in_the_admin(client, role):
     assert User.objects.count() == users
 
 
-def test_a_marketing_manager_cannot_see_customers(client):
+def test_a_marketing_manager_cannot_see_customers():
     # given
     customer = UserFactory()
-    client.force_login(staff_with_totp(MARKETING_MANAGER))
+    client = staff_client(MARKETING_MANAGER)[1]
 
     # when
     listing = client.get("/admin/accounts/user/")
@@ -185,11 +178,11 @@ def test_a_marketing_manager_cannot_see_customers(client):
     assert (listing.status_code, page.status_code) == (403, 403)
 
 
-def test_a_verification_reviewer_cannot_browse_customers(client):
+def test_a_verification_reviewer_cannot_browse_customers():
     # given (the reviewer sees only orders awaiting verification: tests/orders/test_verification_access.py)
     customer = UserFactory(email="aina@example.com")
     AddressFactory(user=customer, line1="8 Jalan Tun Razak")
-    client.force_login(staff_with_totp(VERIFICATION_REVIEWER))
+    client = staff_client(VERIFICATION_REVIEWER)[1]
 
     # when
     listing = client.get("/admin/accounts/user/")

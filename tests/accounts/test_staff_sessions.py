@@ -1,10 +1,9 @@
 """Staff sessions end after 30 minutes idle or 12 hours in all; customers keep theirs."""
 
 import pytest
-from allauth.mfa.models import Authenticator
 
 from accounts import middleware
-from tests.factories import StaffFactory, UserFactory
+from tests.factories import StaffFactory, UserFactory, enrolled_in_mfa
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +24,7 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def staff(client):
-    user = StaffFactory(role="store manager")
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    user = enrolled_in_mfa(StaffFactory(role="store manager"))
     client.force_login(user)
     return user
 

@@ -9,8 +9,8 @@ from accounts.roles import SUPPORT_AGENT
 from tests.factories.accounts import (
     AddressFactory,
     StaffFactory,
-    TOTPAuthenticatorFactory,
     UserFactory,
+    enrolled_in_mfa,
 )
 
 pytestmark = pytest.mark.django_db
@@ -64,9 +64,7 @@ def other_person(kind: str) -> User:
     if kind == "customer":
         return UserFactory()
     # staff who may look addresses up in the admin are still only a customer on /account/
-    staff = StaffFactory(role=SUPPORT_AGENT)
-    TOTPAuthenticatorFactory(user=staff)
-    return staff
+    return enrolled_in_mfa(StaffFactory(role=SUPPORT_AGENT))
 
 
 # --- anonymous

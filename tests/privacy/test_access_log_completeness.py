@@ -9,22 +9,12 @@ from django.urls import NoReverseMatch, reverse
 
 from accounts.roles import ROLE_PERMISSIONS
 from privacy.models import AccessLog
-from tests.factories import StaffFactory
-from tests.factories.accounts import TOTPAuthenticatorFactory
+from tests.factories import staff_client
 from tests.factories.personal_data import customer_with_data_everywhere
 
 pytestmark = pytest.mark.django_db
 
 VIEWERS = [*sorted(ROLE_PERMISSIONS), "superuser"]
-
-
-def _viewer(role):
-    staff = StaffFactory(role=None if role == "superuser" else role)
-    if role == "superuser":
-        staff.is_superuser = True
-        staff.save()
-    TOTPAuthenticatorFactory(user=staff)
-    return staff
 
 
 def _object_about(model, customer):
@@ -56,11 +46,12 @@ def admin_pages(customer):
 
 
 @pytest.mark.parametrize("role", VIEWERS)
-def test_no_admin_page_shows_a_customer_without_logging_it(client, role):
+def test_no_admin_page_shows_a_customer_without_logging_it(role):
     # given a customer with data everywhere, and a member of staff in `role`
     person = customer_with_data_everywhere("kemboja")
     customer = person.user
-    client.force_login(_viewer(role))
+    superuser = role == "superuser"
+    client = staff_client(None if superuser else role, is_superuser=superuser)[1]
     shown, unlogged = [], []
     for path in admin_pages(customer):
         before = AccessLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0

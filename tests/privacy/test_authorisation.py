@@ -7,8 +7,7 @@ from accounts.roles import DATA_PROTECTION_OFFICER, ROLE_PERMISSIONS
 from privacy.models import DataExport
 from privacy.rights import record_breach, request_export
 from privacy.services import open_data_request
-from tests.factories import CustomerFactory, StaffFactory
-from tests.factories.accounts import TOTPAuthenticatorFactory
+from tests.factories import CustomerFactory, StaffFactory, enrolled_in_mfa
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +24,7 @@ def _login(client, who, owner):
         client.force_login(CustomerFactory())
         return
     staff = StaffFactory(role=None if who == "superuser" else who, is_superuser=who == "superuser")
-    TOTPAuthenticatorFactory(user=staff)
-    client.force_login(staff)
+    client.force_login(enrolled_in_mfa(staff))
 
 
 @pytest.fixture

@@ -18,17 +18,10 @@ from privacy.rights import (
     record_breach,
 )
 from privacy.services import open_data_request
-from tests.factories import CustomerFactory, OrderFactory, StaffFactory
-from tests.factories.accounts import TOTPAuthenticatorFactory
+from tests.factories import CustomerFactory, OrderFactory, staff_client
 
 pytestmark = pytest.mark.django_db
 KL = zoneinfo.ZoneInfo("Asia/Kuala_Lumpur")
-
-
-def officer():
-    staff = StaffFactory(role=DATA_PROTECTION_OFFICER)
-    TOTPAuthenticatorFactory(user=staff)
-    return staff
 
 
 def test_access_request_due_in_21_days_and_extension_14():
@@ -70,7 +63,7 @@ def test_a_refusal_needs_reasons_and_done_closes_the_request():
     assert done.closed_at is not None and done.status == DataRequestStatus.DONE
 
 
-def test_the_officer_sees_open_requests_oldest_due_first_in_admin(client):
+def test_the_officer_sees_open_requests_oldest_due_first_in_admin():
     # given three requests; the oldest received one was extended and is now due second
     now = timezone.now()
     customer = CustomerFactory()
@@ -84,7 +77,7 @@ def test_the_officer_sees_open_requests_oldest_due_first_in_admin(client):
     extend_data_request(a, reason="Waiting for the courier's records.", acting_user=None)
     closed = open_data_request(customer, kind="objection", channel="staff")
     answer_data_request(closed, status="done", resolution="ok", acting_user=None)
-    client.force_login(officer())
+    client = staff_client(DATA_PROTECTION_OFFICER)[1]
     # when
     response = client.get("/admin/privacy/datarequest/")
     # then open ones only, by effective due date
@@ -92,9 +85,9 @@ def test_the_officer_sees_open_requests_oldest_due_first_in_admin(client):
     assert [r.pk for r in response.context["cl"].result_list] == [b.pk, a.pk, c.pk]
 
 
-def test_the_officer_extends_and_answers_in_admin(client):
+def test_the_officer_extends_and_answers_in_admin():
     request = open_data_request(CustomerFactory(), kind="correction", channel="privacy_centre")
-    client.force_login(officer())
+    client = staff_client(DATA_PROTECTION_OFFICER)[1]
     response = client.post(
         f"/admin/privacy/datarequest/{request.pk}/change/",
         {"status": "in_progress", "resolution": "", "extend_with_reason": "Need the courier."},
@@ -115,11 +108,9 @@ def test_the_officer_extends_and_answers_in_admin(client):
 @pytest.mark.parametrize(
     "role", ["verification reviewer", "support agent", "marketing manager", "store manager"]
 )
-def test_other_roles_do_not_see_data_requests_or_breaches(client, role):
-    staff = StaffFactory(role=role)
-    TOTPAuthenticatorFactory(user=staff)
+def test_other_roles_do_not_see_data_requests_or_breaches(role):
+    client = staff_client(role)[1]
     request = open_data_request(CustomerFactory(), kind="complaint", channel="privacy_centre")
-    client.force_login(staff)
     for path in [
         "/admin/privacy/datarequest/",
         f"/admin/privacy/datarequest/{request.pk}/change/",
@@ -173,7 +164,7 @@ def test_breach_deadlines_72h_and_7d(client):
     assert breach.people_deadline == found + datetime.timedelta(hours=10, days=7)
 
 
-def test_affected_customers_are_listed_from_the_registry_and_shown_with_the_deadline(client):
+def test_affected_customers_are_listed_from_the_registry_and_shown_with_the_deadline():
     # given two customers with orders, one without, and a breach of the orders table
     buyers = [OrderFactory().user, OrderFactory().user]
     CustomerFactory()
@@ -190,7 +181,7 @@ def test_affected_customers_are_listed_from_the_registry_and_shown_with_the_dead
     # then
     assert set(BreachAffected.objects.values_list("user_id", flat=True)) == {u.pk for u in buyers}
     # and the officer's page shows the deadline and the people, and logs the view
-    client.force_login(officer())
+    client = staff_client(DATA_PROTECTION_OFFICER)[1]
     html = client.get(f"/admin/privacy/breach/{breach.pk}/change/").content.decode()
     assert "Notify the Commissioner by" in html and "h left" in html
     assert buyers[0].email in html
@@ -211,8 +202,8 @@ def test_a_breach_of_an_undeclared_model_is_refused():
     assert not Breach.objects.exists()
 
 
-def test_the_officer_records_a_breach_in_admin(client):
-    client.force_login(officer())
+def test_the_officer_records_a_breach_in_admin():
+    client = staff_client(DATA_PROTECTION_OFFICER)[1]
     response = client.post(
         "/admin/privacy/breach/add/",
         {
