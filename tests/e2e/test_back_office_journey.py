@@ -6,14 +6,12 @@ in the audit trail."""
 import re
 
 import pytest
-from allauth.mfa.models import Authenticator
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from orders.models import Fulfilment, LicenceKeyStatus, OrderStatus, RefundStatus
 from tests.e2e.test_shop_journey import buy, customer_with_address, pay, sign_in
-from tests.factories import OrderFactory, OrderLineFactory, ProductFactory, StaffFactory
+from tests.factories import OrderFactory, OrderLineFactory, ProductFactory, staff_client
 from tests.orders.conftest import APPROVED, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -34,10 +32,7 @@ def _waiting_for_shipping(name: str):
 
 
 def _manager_page(browser, base: str):
-    manager = StaffFactory(role="store manager", full_name="Mohan Manager")
-    Authenticator.objects.create(user=manager, type=Authenticator.Type.TOTP, data={"secret": "x"})
-    client = Client()
-    client.force_login(manager)
+    manager, client = staff_client("store manager", full_name="Mohan Manager")
     context = browser.new_context(locale="en-GB")
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base}]

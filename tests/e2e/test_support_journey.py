@@ -7,12 +7,17 @@ the FAQ search. Also at a phone's width."""
 import re
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.test import Client
 
 from support.models import Inquiry, MessageKind, Status
-from tests.factories import CustomerFactory, FaqEntryFactory, MacroFactory, StaffFactory
+from tests.factories import (
+    CustomerFactory,
+    FaqEntryFactory,
+    MacroFactory,
+    StaffFactory,
+    enrolled_in_mfa,
+)
 from tests.factories import documents as files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -41,8 +46,7 @@ def test_guest_asks_agent_answers_with_a_canned_reply_guest_answers_agent_resolv
     live_server, page, browser
 ):
     # given an agent and a canned reply that asks for the order number
-    agent = StaffFactory(role="support agent", full_name="Sam Support")
-    Authenticator.objects.create(user=agent, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    agent = enrolled_in_mfa(StaffFactory(role="support agent", full_name="Sam Support"))
     MacroFactory(
         name="Ask for the order number (test)",
         body="Could you tell us the order number?",
