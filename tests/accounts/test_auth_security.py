@@ -7,7 +7,13 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import User
-from tests.factories.accounts import PASSWORD, StaffFactory, TOTPAuthenticatorFactory, UserFactory
+from tests.factories.accounts import (
+    PASSWORD,
+    StaffFactory,
+    TOTPAuthenticatorFactory,
+    UserFactory,
+    staff_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -151,11 +157,9 @@ def test_a_logged_in_customer_is_forbidden_the_admin_login(client):
     assert response.status_code == 403
 
 
-def test_a_logged_in_staff_member_at_the_admin_login_goes_to_the_admin(client):
+def test_a_logged_in_staff_member_at_the_admin_login_goes_to_the_admin():
     # given
-    staff = StaffFactory()
-    TOTPAuthenticatorFactory(user=staff)
-    client.force_login(staff)
+    client = staff_client()[1]
 
     # when
     response = client.get("/admin/login/")
