@@ -22,6 +22,7 @@ from privacy.models import AccessAction
 from privacy.services import log_access
 
 from .admin_dashboard import awaiting_shipping
+from .admin_keys import replace_key_links  # also registers licence keys
 from .admin_shipping import ShippingMethodAdmin  # noqa: F401  (registers shipping methods)
 from .admin_verification import VerificationDocumentInline  # also registers the queue
 from .forms import FlagForVerificationForm, RefundForm, ShipForm
@@ -308,30 +309,6 @@ class TaxRateAdmin(StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
         return False
 
 
-@admin.register(LicenceKey)
-class LicenceKeyAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["product", "masked_key", "status", "order_link", "imported_at", "issued_at"]
-    list_filter = ["status", "product"]
-    list_select_related = ["product", "order_line__order"]
-    fields = ["product", "masked_key", "status", "order_link", "imported_at", "issued_at"]
-    readonly_fields = fields
-
-    @admin.display(description=_("key"))
-    def masked_key(self, obj):
-        return obj.masked
-
-    @admin.display(description=_("order"))
-    def order_link(self, obj):
-        if obj.order_line_id is None:
-            return "—"
-        order = obj.order_line.order
-        url = reverse("admin:orders_order_change", args=[order.pk])
-        return format_html('<a href="{}">{}</a>', url, order.number)
-
-    def has_add_permission(self, request) -> bool:
-        return False  # keys arrive through the CSV import on the product
-
-
 class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
     fields = [
@@ -604,7 +581,11 @@ class OrderAdmin(
         order = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
-            "order_actions": self.order_actions(request, order) if order is not None else [],
+            "order_actions": (
+                self.order_actions(request, order) + replace_key_links(request.user, order)
+                if order is not None
+                else []
+            ),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
