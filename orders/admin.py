@@ -55,7 +55,7 @@ from .services.catalogue import (
     save_product_image,
     save_tax_rate,
 )
-from .services.errors import ShopError
+from .services.errors import ShopError, plan_or_refusal
 from .services.fulfilment import can_ship, mark_shipped, ship_orders_from_csv
 from .services.refunds import can_refund, plan_refund, refund_order_lines, shipping_left_sen
 from .services.review import accept_payment, close_lost_payment, plan_acceptance, plan_closure
@@ -873,11 +873,7 @@ class OrderAdmin(
                     },
                 )
             return redirect("admin:orders_order_change", order.pk)
-        plan, problem = None, ""
-        try:
-            plan = plan_acceptance(order)
-        except ShopError as error:
-            problem = str(error)
+        plan, problem = plan_or_refusal(plan_acceptance, order)
         context = {
             **self.admin_site.each_context(request),
             "order": order,
@@ -907,11 +903,7 @@ class OrderAdmin(
                     % {"number": order.number},
                 )
             return redirect("admin:orders_order_change", order.pk)
-        plan, problem = None, ""
-        try:
-            plan = plan_closure(order)
-        except ShopError as error:
-            problem = str(error)
+        plan, problem = plan_or_refusal(plan_closure, order)
         context = {
             **self.admin_site.each_context(request),
             "order": order,

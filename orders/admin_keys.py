@@ -14,7 +14,7 @@ from ipmart.core.refused import require_permissions
 
 from .forms import KeyReplacementForm
 from .models import LicenceKey, LicenceKeyStatus, Order
-from .services.errors import ShopError
+from .services.errors import ShopError, plan_or_refusal
 from .services.keys import REPLACEABLE_ORDER_STATUSES, plan_key_replacement, replace_licence_key
 
 # Replacing a customer's key: the store manager's own right over orders.
@@ -127,11 +127,7 @@ class LicenceKeyAdmin(NoDeleteMixin, admin.ModelAdmin):
             if key.order_line_id is None:
                 return redirect("admin:orders_licencekey_change", key.pk)
             return redirect("admin:orders_order_change", key.order_line.order_id)
-        plan, problem = None, ""
-        try:
-            plan = plan_key_replacement(key)
-        except ShopError as error:
-            problem = str(error)
+        plan, problem = plan_or_refusal(plan_key_replacement, key)
         context = {
             **self.admin_site.each_context(request),
             "key": key,
