@@ -77,6 +77,15 @@ def _manager():
     return StaffFactory(role="store manager")
 
 
+def _refused(key, order, message: str, *, reason: str = "Does not activate") -> None:
+    """Replacing `key` is refused with exactly `message`, and nothing changed."""
+    before = _state(order)
+    with pytest.raises(KeyReplacementError) as refused:
+        replace_licence_key(key, acting_user=_manager(), reason=reason)
+    assert str(refused.value) == message
+    assert _state(order) == before
+
+
 # --- The service ---------------------------------------------------------------------------
 
 
@@ -167,17 +176,14 @@ def test_a_key_not_issued_is_not_replaced(status):
     if status == LicenceKeyStatus.RESERVED:
         LicenceKey.objects.filter(pk=key.pk).update(status=status, order_line=issued.order_line)
     key.refresh_from_db()
-    before = _state(order)
-    # when staff try to replace it, then it is refused with the reason
     label = "Available" if status == LicenceKeyStatus.AVAILABLE else "Reserved for an order"
-    with pytest.raises(KeyReplacementError) as refused:
-        replace_licence_key(key, acting_user=_manager(), reason="Does not activate")
-    assert str(refused.value) == (
+    # when staff try to replace it, then it is refused with the reason, changing nothing
+    _refused(
+        key,
+        order,
         f"Licence key {key.masked} is not issued to a customer (it is: {label}), so it cannot "
-        "be replaced. Nothing was changed."
+        "be replaced. Nothing was changed.",
     )
-    # and nothing changed
-    assert _state(order) == before
 
 
 @pytest.mark.parametrize(
@@ -191,31 +197,25 @@ def test_a_key_not_issued_is_not_replaced(status):
 def test_a_key_of_an_order_refunded_cancelled_or_under_review_is_not_replaced(status, label):
     # given an issued key whose order is no longer paid (or waits for a staff decision)
     order, old = _issued(status=status)
-    before = _state(order)
-    # when staff try to replace it, then it is refused naming the order's state
-    with pytest.raises(KeyReplacementError) as refused:
-        replace_licence_key(old, acting_user=_manager(), reason="Does not activate")
-    assert str(refused.value) == (
+    # when staff try to replace it, then it is refused naming the order's state, nothing changed
+    _refused(
+        old,
+        order,
         f"Order {order.number} is {label}: only a key of a paid or completed order can be "
-        "replaced. Nothing was changed."
+        "replaced. Nothing was changed.",
     )
-    # and nothing changed
-    assert _state(order) == before
 
 
 def test_an_empty_pool_refuses_the_replacement():
     # given an issued key and no key left in its product's pool
     order, old = _issued(pool=0)
-    before = _state(order)
-    # when staff try to replace it, then it is refused, saying what to do
-    with pytest.raises(KeyReplacementError) as refused:
-        replace_licence_key(old, acting_user=_manager(), reason="Does not activate")
-    assert str(refused.value) == (
+    # when staff try to replace it, then it is refused, saying what to do, nothing changed
+    _refused(
+        old,
+        order,
         "No licence key of Office is left in the pool. Nothing was changed: import keys and "
-        "try again."
+        "try again.",
     )
-    # and nothing changed
-    assert _state(order) == before
 
 
 @pytest.mark.parametrize(
@@ -229,29 +229,22 @@ def test_an_empty_pool_refuses_the_replacement():
 def test_a_blank_or_overlong_reason_refuses_the_replacement(reason, message):
     # given an issued key with keys in the pool
     order, old = _issued()
-    before = _state(order)
-    # when staff give no reason (or one too long), then it is refused
-    with pytest.raises(KeyReplacementError) as refused:
-        replace_licence_key(old, acting_user=_manager(), reason=reason)
-    assert str(refused.value) == message
-    # and nothing changed
-    assert _state(order) == before
+    # when staff give no reason (or one too long), then it is refused, nothing changed
+    _refused(old, order, message, reason=reason)
 
 
 def test_a_second_replacement_of_the_same_key_changes_nothing():
     # given a key replaced once
     order, old = _issued()
     replace_licence_key(old, acting_user=_manager(), reason="Does not activate")
-    before = _state(order)
-    # when it is replaced again (a stale page: the caller still holds the issued key)
-    with pytest.raises(KeyReplacementError) as refused:
-        replace_licence_key(old, acting_user=_manager(), reason="Does not activate")
-    # then it is refused: the key is revoked already
-    assert str(refused.value) == (
+    # when it is replaced again (a stale page: the caller still holds the issued key), then it
+    # is refused, the key being revoked already, and nothing changed
+    _refused(
+        old,
+        order,
         "Licence key …BDCC is not issued to a customer (it is: Revoked), so it cannot be "
-        "replaced. Nothing was changed."
+        "replaced. Nothing was changed.",
     )
-    assert _state(order) == before
 
 
 # --- The customer's email and order page -----------------------------------------------------
