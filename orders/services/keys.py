@@ -120,8 +120,16 @@ def replace_licence_key(key: LicenceKey, *, acting_user: User, reason: str) -> L
     )
     if order_id is not None:
         lock_order(Order(pk=order_id))
-    key = LicenceKey.objects.select_for_update().select_related("product").get(pk=key.pk)
+    # The key's row only (not its product's, which checkouts lock in id order).
+    key = (
+        LicenceKey.objects.select_for_update(of=("self",)).select_related("product").get(pk=key.pk)
+    )
     plan = plan_key_replacement(key)
+    if plan.order.pk != order_id:  # issued to an order between the two reads: not ours locked
+        raise KeyReplacementError(
+            _("Licence key %(key)s changed meanwhile. Nothing was changed: try again.")
+            % {"key": key.masked}
+        )
     new = (
         LicenceKey.objects.select_for_update(skip_locked=True)
         .filter(product_id=key.product_id, status=LicenceKeyStatus.AVAILABLE)
