@@ -313,9 +313,11 @@ class LicenceKey(models.Model):
     imported_at = models.DateTimeField(default=timezone.now)
     issued_at = models.DateTimeField(null=True, blank=True)
     # Set when staff replaced this key (orders.services.keys): it was revoked because it was
-    # faulty or leaked, not because the money went back, and the customer is told so.
+    # faulty or leaked, not because the money went back, and the customer is told so. Both keys
+    # belong to the same order line and go together when retention deletes the order (SET_NULL,
+    # not PROTECT, so that one delete can take both).
     replaced_by = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaces"
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces"
     )
 
     class Meta:

@@ -6,7 +6,10 @@ cancelled or under review, an empty pool, a blank reason and a second click; the
 order page in English and Malay; the admin page for the store manager and refused to every other
 role and to anonymous visitors."""
 
+import datetime
+
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
@@ -22,7 +25,9 @@ from orders.models import (
     OrderStatus,
     Product,
 )
+from orders.retention import delete_orders_of_closed_accounts
 from orders.services.keys import KeyReplacementError, replace_licence_key
+from privacy.models import AccountClosure
 from tests.factories import (
     OrderFactory,
     OrderLineFactory,
@@ -440,3 +445,20 @@ def test_an_anonymous_visitor_is_sent_to_log_in_and_nothing_changes():
         assert response["Location"] == (f"{reverse('admin:login')}?next={_url(old)}")
     # and nothing changed
     assert _state(order) == before
+
+
+# --- Retention ------------------------------------------------------------------------------
+
+
+def test_retention_deletes_an_order_of_a_closed_account_with_its_replaced_key():
+    # given a replaced key on an order of an account closed long ago
+    order, old = _issued()
+    new = replace_licence_key(old, acting_user=_manager(), reason="Does not activate")
+    AccountClosure.objects.create(user=order.user)
+    later = timezone.now() + datetime.timedelta(days=365 * settings.ORDER_RETENTION_YEARS + 3)
+    # when retention deletes the account's orders past their years
+    gone = delete_orders_of_closed_accounts(now=later, dry_run=False)
+    # then the order goes with both keys (the replaced key's link does not hold them back)
+    assert gone == [f"order {order.number} of a closed account"]
+    assert Order.objects.filter(pk=order.pk).exists() is False
+    assert LicenceKey.objects.filter(pk__in=[old.pk, new.pk]).exists() is False
