@@ -22,6 +22,7 @@ from privacy.models import AccessAction
 from privacy.services import log_access
 
 from .admin_dashboard import awaiting_shipping
+from .admin_keys import replace_key_links  # also registers licence keys
 from .admin_shipping import ShippingMethodAdmin  # noqa: F401  (registers shipping methods)
 from .admin_verification import VerificationDocumentInline  # also registers the queue
 from .forms import FlagForVerificationForm, RefundForm, ShipForm
@@ -54,7 +55,7 @@ from .services.catalogue import (
     save_product_image,
     save_tax_rate,
 )
-from .services.errors import ShopError
+from .services.errors import ShopError, plan_or_refusal
 from .services.fulfilment import can_ship, mark_shipped, ship_orders_from_csv
 from .services.refunds import can_refund, plan_refund, refund_order_lines, shipping_left_sen
 from .services.review import accept_payment, close_lost_payment, plan_acceptance, plan_closure
@@ -306,30 +307,6 @@ class TaxRateAdmin(StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-
-@admin.register(LicenceKey)
-class LicenceKeyAdmin(NoDeleteMixin, admin.ModelAdmin):
-    list_display = ["product", "masked_key", "status", "order_link", "imported_at", "issued_at"]
-    list_filter = ["status", "product"]
-    list_select_related = ["product", "order_line__order"]
-    fields = ["product", "masked_key", "status", "order_link", "imported_at", "issued_at"]
-    readonly_fields = fields
-
-    @admin.display(description=_("key"))
-    def masked_key(self, obj):
-        return obj.masked
-
-    @admin.display(description=_("order"))
-    def order_link(self, obj):
-        if obj.order_line_id is None:
-            return "—"
-        order = obj.order_line.order
-        url = reverse("admin:orders_order_change", args=[order.pk])
-        return format_html('<a href="{}">{}</a>', url, order.number)
-
-    def has_add_permission(self, request) -> bool:
-        return False  # keys arrive through the CSV import on the product
 
 
 class OrderLineInline(ReadOnlyTabularInline):
@@ -604,7 +581,11 @@ class OrderAdmin(
         order = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
-            "order_actions": self.order_actions(request, order) if order is not None else [],
+            "order_actions": (
+                self.order_actions(request, order) + replace_key_links(request.user, order)
+                if order is not None
+                else []
+            ),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -892,11 +873,7 @@ class OrderAdmin(
                     },
                 )
             return redirect("admin:orders_order_change", order.pk)
-        plan, problem = None, ""
-        try:
-            plan = plan_acceptance(order)
-        except ShopError as error:
-            problem = str(error)
+        plan, problem = plan_or_refusal(plan_acceptance, order)
         context = {
             **self.admin_site.each_context(request),
             "order": order,
@@ -926,11 +903,7 @@ class OrderAdmin(
                     % {"number": order.number},
                 )
             return redirect("admin:orders_order_change", order.pk)
-        plan, problem = None, ""
-        try:
-            plan = plan_closure(order)
-        except ShopError as error:
-            problem = str(error)
+        plan, problem = plan_or_refusal(plan_closure, order)
         context = {
             **self.admin_site.each_context(request),
             "order": order,

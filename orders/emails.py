@@ -119,6 +119,24 @@ def send_refund_email_once(refund: Refund) -> bool:
     return _send_once(order, f"refunded:{refund.credit_note_number}", send)
 
 
+def send_key_replaced_email_once(key: LicenceKey) -> bool:
+    """Email the customer `key`, which replaced a faulty key of their order, once per new key
+    (guard row "key_replaced:<id>"). Names the old key by its last characters only. Returns
+    True when this call sent it."""
+    order = key.order_line.order
+    replaced = LicenceKey.objects.filter(replaced_by=key).first()
+
+    def send() -> None:
+        _send(
+            order,
+            "key_replaced",
+            {"key": key, "line": key.order_line, "replaced": replaced},
+            message_id=stable_message_id("key-replaced", key.pk),
+        )
+
+    return _send_once(order, f"key_replaced:{key.pk}", send)
+
+
 def send_document_rejected_email(document: VerificationDocument) -> None:
     _send(
         document.order,

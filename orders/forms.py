@@ -9,6 +9,7 @@ from privacy.intake import refuse, validate_upload
 from .models import DocumentKind, RejectionReason
 from .search import SORTS
 from .services.cart import MAX_QUANTITY_PER_LINE
+from .services.keys import REASON_MAX_LENGTH
 
 
 class QuantityForm(forms.Form):
@@ -197,6 +198,15 @@ class RejectDocumentForm(forms.Form):
 
 class FlagForVerificationForm(forms.Form):
     reason = forms.CharField(max_length=200, label=_("Why (kept in the order's history)"))
+
+
+class KeyReplacementForm(forms.Form):
+    # Blank or spaces only: refused by the form (the service checks it again).
+    reason = forms.CharField(
+        max_length=REASON_MAX_LENGTH,
+        label=_("Why (kept in the order's history, not shown to the customer)"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
 
 
 class RefundForm(forms.Form):

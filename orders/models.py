@@ -312,11 +312,22 @@ class LicenceKey(models.Model):
     )
     imported_at = models.DateTimeField(default=timezone.now)
     issued_at = models.DateTimeField(null=True, blank=True)
+    # Set when staff replaced this key (orders.services.keys): it was revoked because it was
+    # faulty or leaked, not because the money went back, and the customer is told so. Both keys
+    # belong to the same order line and go together when retention deletes the order (SET_NULL,
+    # not PROTECT, so that one delete can take both).
+    replaced_by = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaces"
+    )
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["product", "key"], name="unique_key_per_product"),
+            models.CheckConstraint(
+                condition=Q(replaced_by__isnull=True) | Q(status=LicenceKeyStatus.REVOKED),
+                name="licence_key_replaced_only_when_revoked",
+            ),
             models.CheckConstraint(
                 condition=Q(status=LicenceKeyStatus.AVAILABLE, order_line__isnull=True)
                 | (~Q(status=LicenceKeyStatus.AVAILABLE) & Q(order_line__isnull=False)),
@@ -567,6 +578,7 @@ class OrderEventKind(models.TextChoices):
     DOCUMENT_APPROVED = "document_approved", _("Document approved")
     DOCUMENT_REJECTED = "document_rejected", _("Document rejected")
     VERIFIED = "verified", _("Verified")
+    KEY_REPLACED = "key_replaced", _("Licence key replaced")
 
 
 class OrderEvent(models.Model):

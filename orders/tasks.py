@@ -39,6 +39,21 @@ def send_refund_email_task(refund_id: int) -> bool:
 
 
 @shared_task
+def send_key_replaced_email_task(key_id: int) -> bool:
+    """Email the customer the key that replaced a faulty one, once (the OrderEmail row per new
+    key guards it)."""
+    from .emails import send_key_replaced_email_once
+    from .models import LicenceKey
+
+    key = (
+        LicenceKey.objects.filter(pk=key_id, order_line__isnull=False)
+        .select_related("order_line__order__user")
+        .first()
+    )
+    return key is not None and send_key_replaced_email_once(key)
+
+
+@shared_task
 def rescue_unfulfilled_orders_task() -> list[str]:
     """Beat: fulfil paid orders that nothing fulfilled in time (and alert staff about each)."""
     from .services.fulfilment import rescue_unfulfilled_orders

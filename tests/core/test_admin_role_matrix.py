@@ -15,7 +15,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import ROLE_PERMISSIONS
-from orders.models import AttemptStatus, Fulfilment, OrderLine, OrderStatus, ProductKind
+from orders.models import (
+    AttemptStatus,
+    Fulfilment,
+    LicenceKey,
+    LicenceKeyStatus,
+    OrderLine,
+    OrderStatus,
+    ProductKind,
+)
 from privacy.models import AccessLog
 from tests.factories import (
     OrderFactory,
@@ -107,6 +115,10 @@ def _pages():
             reverse("admin:orders_order_close_lost", args=[_order_charged_back().pk]),
             _all("orders.change_order"),
         ),
+        (
+            reverse("admin:orders_licencekey_replace", args=[_issued_key().pk]),
+            _all("orders.change_order"),
+        ),
     ]
     # Issue 8's campaign pages that answer a GET (schedule, cancel and test are POST-only).
     campaign = ROW_MAKERS["marketing.Campaign"](1)[0]
@@ -147,6 +159,17 @@ def _order_charged_back():
         order=order, status=AttemptStatus.REVERSED, gateway_payment_id="p1", pays_for_order=True
     )
     return order
+
+
+def _issued_key():
+    """A completed order's issued key, with a key left in the pool: its replace page offers the
+    confirmation."""
+    order = OrderFactory(status=OrderStatus.FULFILLED, paid_at=timezone.now())
+    product = ProductFactory(licence=True, keys=1)
+    line = OrderLineFactory(order=order, product=product)
+    return LicenceKey.objects.create(
+        product=product, key="ROLE-MATRIX-KEY", status=LicenceKeyStatus.ISSUED, order_line=line
+    )
 
 
 def _shippable_order():

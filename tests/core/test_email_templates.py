@@ -105,6 +105,14 @@ def _paid(language):
     return _order_context(language, order=order, lines=[line], keys=[key])
 
 
+def _key_replaced(language):
+    order = _order(language)
+    line = OrderLine(order=order, product_name="Kaspersky Total Security 2026", quantity=1)
+    key = LicenceKey(order_line=line, key="KTS26-8H3R-77WD-Q5NC")
+    replaced = LicenceKey(order_line=line, key="KTS26-4F7Q-99XZ-P2LM")
+    return _order_context(language, order=order, key=key, line=line, replaced=replaced)
+
+
 def _shipped(language):
     order = _order(language, shipping=True)
     shipment = Shipment(order=order, carrier="Pos Laju", tracking_number="EP123456789MY")
@@ -189,6 +197,7 @@ def _confirm(language):
 CONTEXTS = {
     "orders/email/paid": _paid,
     "orders/email/shipped": _shipped,
+    "orders/email/key_replaced": _key_replaced,
     "orders/email/refunded": lambda lang: _order_context(lang),
     "orders/email/payment_reversed": lambda lang: _order_context(lang, keys_revoked=True),
     "orders/email/verification_requested": lambda lang: _order_context(lang, **_verification(lang)),
