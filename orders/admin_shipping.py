@@ -17,7 +17,16 @@ class ShippingMethodAdmin(
     list_display = ["name", "zone", "price", "min_days", "max_days", "position", "is_active"]
     list_filter = ["zone", "is_active"]
     ringgit_fields = {"price_sen": _("Price (RM, before tax)")}
-    fields = ["zone", "name", "price_sen", "min_days", "max_days", "position", "is_active"]
+    fields = [
+        "zone",
+        "name",
+        "name_ms",
+        "price_sen",
+        "min_days",
+        "max_days",
+        "position",
+        "is_active",
+    ]
     price = ringgit_column("price_sen", _("price"))
 
     def save_model(self, request, obj, form, change):

@@ -115,7 +115,7 @@ class CheckoutForm(forms.Form):
 
         price = method.price_sen + (tax_sen(method.price_sen, tax_rate) if tax_rate else 0)
         amount = format_ringgit(price) if price else str(_("Free"))
-        return f"{method.name} · {amount} · {delivery_estimate(method.min_days, method.max_days)}"
+        return f"{method.display_name} · {amount} · {delivery_estimate(method.min_days, method.max_days)}"
 
     def _chosen_shipping_address(self, addresses):
         """The address the methods are for: the one submitted, else the initial one."""

@@ -259,12 +259,18 @@ class ShippingMethodQuerySet(models.QuerySet["ShippingMethod"]):
         return self.filter(is_active=True)
 
 
-class ShippingMethod(models.Model):
+class ShippingMethod(MalayFieldsMixin, models.Model):
     """A way to post goods to one zone at one price (before tax). Store managers keep them in
-    admin; an order copies the method's name, price and tax when it is placed."""
+    admin; an order copies the method's names, price and tax when it is placed."""
 
     zone = models.CharField(_("zone"), max_length=16, choices=ShippingZone.choices)
     name = models.CharField(_("name"), max_length=80, help_text=_("e.g. Pos Laju standard"))
+    name_ms = models.CharField(
+        _("name (Malay)"),
+        max_length=80,
+        blank=True,
+        help_text=_("Shown to customers reading in Malay; English when empty."),
+    )
     price_sen = models.PositiveIntegerField(_("price (sen, before tax)"))
     min_days = models.PositiveSmallIntegerField(_("delivery from (working days)"), default=1)
     max_days = models.PositiveSmallIntegerField(_("delivery up to (working days)"), default=3)
@@ -288,6 +294,10 @@ class ShippingMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({ShippingZone(self.zone).label})"
+
+    @property
+    def display_name(self) -> str:
+        return self.localised("name")
 
 
 class LicenceKeyStatus(models.TextChoices):
@@ -410,7 +420,7 @@ class OrderQuerySet(models.QuerySet["Order"]):
         return self.filter(user=user)
 
 
-class Order(models.Model):
+class Order(MalayFieldsMixin, models.Model):
     """An order: lines copied at purchase, addresses copied as text, totals fixed when placed."""
 
     number = models.CharField(_("number"), max_length=20, unique=True, default=new_order_number)
@@ -440,6 +450,7 @@ class Order(models.Model):
         verbose_name=_("shipping method"),
     )
     shipping_method_name = models.CharField(_("shipping method"), max_length=80, blank=True)
+    shipping_method_name_ms = models.CharField(max_length=80, blank=True, default="")
     shipping_sen = models.PositiveIntegerField(_("shipping (sen, before tax)"), default=0)
     shipping_tax_rate_percent = models.DecimalField(
         _("shipping tax rate (%)"), max_digits=5, decimal_places=2, default=0
@@ -481,6 +492,11 @@ class Order(models.Model):
 
     def get_absolute_url(self) -> str:
         return _order_url_prefix() + self.number + "/"
+
+    @property
+    def shipping_method_display_name(self) -> str:
+        """The shipping method's name as chosen, in the active language."""
+        return self.localised("shipping_method_name")
 
     @property
     def status_label(self) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from .catalogue import cached_fragment, catalogue_version
-from .models import ShippingMethod, ShippingZone, TaxRate
+from .models import MalayFieldsMixin, ShippingMethod, ShippingZone, TaxRate
 from .money import tax_sen
 
 EAST_MALAYSIA_STATES = ("sabah", "sarawak", "labuan")
@@ -37,15 +37,20 @@ def zone_for_address(address) -> ShippingZone:
 
 
 @dataclass(frozen=True)
-class MethodOption:
+class MethodOption(MalayFieldsMixin):
     """A method as the customer sees it (cached, so plain values only)."""
 
     id: int
     zone: str
     name: str
+    name_ms: str
     price_sen: int
     min_days: int
     max_days: int
+
+    @property
+    def display_name(self) -> str:
+        return self.localised("name")
 
 
 def offered_methods() -> dict[str, list[MethodOption]]:
@@ -60,6 +65,7 @@ def offered_methods() -> dict[str, list[MethodOption]]:
                     method.pk,
                     method.zone,
                     method.name,
+                    method.name_ms,
                     method.price_sen,
                     method.min_days,
                     method.max_days,

@@ -197,6 +197,7 @@ def place_order(
         order.shipping_zone = zone
         order.shipping_method = method
         order.shipping_method_name = method.name
+        order.shipping_method_name_ms = method.name_ms
         order.shipping_sen = method.price_sen
         order.shipping_tax_rate_percent = shipping_rate
         order.shipping_tax_sen = tax_sen(method.price_sen, shipping_rate)

@@ -16,6 +16,8 @@ AFTER = [("orders", "0012_captured_amount")]
 @pytest.mark.django_db(transaction=True)
 def test_a_mismatched_capture_gets_the_amount_its_history_reported():
     # given payments as the old code left them
+    # (orders made at the latest schema: their rows outlive the columns added since)
+    short, foreign, paid = OrderFactory(), OrderFactory(), OrderFactory()
     with migrated_back("orders", BEFORE) as old_apps:
         Attempt = old_apps.get_model("orders", "PaymentAttempt")
         Event = old_apps.get_model("orders", "OrderEvent")
@@ -31,7 +33,6 @@ def test_a_mismatched_capture_gets_the_amount_its_history_reported():
                 gateway_payment_id="pay",
             ).pk
 
-        short, foreign, paid = OrderFactory(), OrderFactory(), OrderFactory()
         under = attempt(short, "SHORT", "needs_review")
         usd = attempt(foreign, "USD", "refunded")
         fine = attempt(paid, "PAID", "paid")

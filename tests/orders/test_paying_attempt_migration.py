@@ -15,6 +15,8 @@ AFTER = [("orders", "0011_payment_that_pays_for_the_order")]
 @pytest.mark.django_db(transaction=True)
 def test_each_order_gets_the_payment_its_history_says_paid_it():
     # given orders as the old code left them
+    # (orders made at the latest schema: their rows outlive the columns added since)
+    once, twice, never = OrderFactory(), OrderFactory(), OrderFactory()
     with migrated_back("orders", BEFORE) as old_apps:
         Attempt = old_apps.get_model("orders", "PaymentAttempt")
         Event = old_apps.get_model("orders", "OrderEvent")
@@ -30,7 +32,6 @@ def test_each_order_gets_the_payment_its_history_says_paid_it():
                 gateway_payment_id=payment_id,
             ).pk
 
-        once, twice, never = OrderFactory(), OrderFactory(), OrderFactory()
         only = attempt(once, "ONCE", "refunded")
         duplicate = attempt(twice, "TWICE", "paid")  # created first, captured second
         paying = attempt(twice, "TWICE-2", "paid")

@@ -5,12 +5,16 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from ipmart.core.models import StaffChange
 from orders.catalogue import _bump
+from orders.emails import send_order_email
 from orders.models import (
+    Cart,
     CartLine,
     Order,
+    OrderStatus,
     Product,
     ShippingMethod,
     ShippingZone,
@@ -426,3 +430,60 @@ def test_the_demo_methods_cover_the_three_zones_and_seeding_twice_changes_nothin
     zones = set(ShippingMethod.objects.values_list("zone", flat=True))
     assert zones == {ShippingZone.PENINSULAR, ShippingZone.EAST, ShippingZone.INTERNATIONAL}
     assert ShippingMethod.objects.count() == 5
+    assert not ShippingMethod.objects.filter(name_ms="").exists()
+
+
+def test_seeding_gives_a_method_seeded_without_a_malay_name_its_name_and_keeps_a_typed_one():
+    from orders.demo_shipping import seed_shipping_methods
+
+    # given demo methods seeded before they had Malay names, one since named by a manager
+    ShippingMethodFactory(zone=ShippingZone.PENINSULAR, name="Pos Laju standard", name_ms="")
+    ShippingMethodFactory(zone=ShippingZone.EAST, name="Pos Laju standard", name_ms="Pos biasa")
+    # when the catalogue is seeded again
+    created = seed_shipping_methods()
+    # then the missing Malay name is filled in and the manager's is kept
+    assert created == 3
+    names = dict(
+        ShippingMethod.objects.values_list("zone", "name_ms").filter(name="Pos Laju standard")
+    )
+    assert names == {ShippingZone.PENINSULAR: "Pos Laju biasa", ShippingZone.EAST: "Pos biasa"}
+
+
+@pytest.mark.parametrize("language", ["ms", "en"])
+def test_the_method_is_named_in_the_customers_language_at_checkout_and_after(
+    client, customer, address, language, mailoutbox
+):
+    # given a method with a Malay name and a customer reading in Malay (or English)
+    ShippingMethodFactory(
+        zone=ShippingZone.PENINSULAR, name="Pos Laju express", name_ms="Pos Laju ekspres"
+    )
+    customer.preferred_language = language
+    customer.save(update_fields=["preferred_language"])
+    product = ProductFactory(stock=3)
+    cart_with(customer, (product, 1))
+    client.force_login(customer)
+    client.cookies["django_language"] = language
+    # when they check out, and the order is placed with it
+    checkout = client.get("/checkout/").content.decode()
+    order = placed_order(
+        customer,
+        Cart.objects.get(user=customer),
+        address,
+        shipping_method=ShippingMethod.objects.get(name="Pos Laju express"),
+    )
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.PAID, paid_at=timezone.now())
+    order.refresh_from_db()
+    page = client.get(order.get_absolute_url()).content.decode()
+    receipt = client.get(f"/orders/{order.number}/receipt/").content.decode()
+    send_order_email(order, "paid")
+    # then the checkout, order page, receipt and email name the method in their language
+    shown, hidden = ("Pos Laju ekspres", "Pos Laju express")[:: 1 if language == "ms" else -1]
+    assert _radio_labels(checkout)[0].startswith(f"{shown} · ")
+    (email,) = mailoutbox
+    for text in (page, receipt, email.body):
+        assert shown in text and hidden not in text
+    # the order keeps both names as chosen, whatever the method is called later
+    assert (order.shipping_method_name, order.shipping_method_name_ms) == (
+        "Pos Laju express",
+        "Pos Laju ekspres",
+    )
