@@ -70,10 +70,6 @@ ACCEPT_PERMISSIONS = ("orders.change_order",)
 CLOSE_LOST_PERMISSIONS = ("orders.change_order",)
 
 
-def _has_all(user, permissions) -> bool:
-    return all(user.has_perm(perm) for perm in permissions)
-
-
 @admin.register(Category)
 class CategoryAdmin(StaffTrailHistoryMixin, NoDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "name_ms", "slug", "position"]
@@ -530,7 +526,7 @@ class OrderAdmin(
             "accept": (ACCEPT_PERMISSIONS, self._under_review),
             "close_lost": (CLOSE_LOST_PERMISSIONS, self._reversed_under_review),
         }[action]
-        return _has_all(user, permissions) and state_allows(order)
+        return user.has_perms(permissions) and state_allows(order)
 
     def order_actions(self, request, order) -> list[tuple[str, str]]:
         """The actions this viewer may take on this order in its state (links to their pages)."""
@@ -646,7 +642,7 @@ class OrderAdmin(
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             **(extra_context or {}),
-            "can_ship_from_csv": _has_all(request.user, SHIP_PERMISSIONS),
+            "can_ship_from_csv": request.user.has_perms(SHIP_PERMISSIONS),
         }
         return super().changelist_view(request, extra_context)
 

@@ -21,14 +21,13 @@ from .services.keys import REPLACEABLE_ORDER_STATUSES, plan_key_replacement, rep
 REPLACE_KEY_PERMISSIONS = ("orders.change_order",)
 
 
-def _may_replace(user) -> bool:
-    return all(user.has_perm(perm) for perm in REPLACE_KEY_PERMISSIONS)
-
-
 def replace_key_links(user, order: Order) -> list[tuple[str, str]]:
     """The "Replace key …ABCD" links of an order's admin page: its issued keys, for a viewer
     who may replace them, while the order's state allows it."""
-    if not _may_replace(user) or order.status not in REPLACEABLE_ORDER_STATUSES:
+    if (
+        not user.has_perms(REPLACE_KEY_PERMISSIONS)
+        or order.status not in REPLACEABLE_ORDER_STATUSES
+    ):
         return []
     keys = LicenceKey.objects.filter(order_line__order=order, status=LicenceKeyStatus.ISSUED)
     return [
@@ -93,7 +92,7 @@ class LicenceKeyAdmin(NoDeleteMixin, admin.ModelAdmin):
         may = (
             key is not None
             and key.status == LicenceKeyStatus.ISSUED
-            and _may_replace(request.user)
+            and request.user.has_perms(REPLACE_KEY_PERMISSIONS)
             and key.order_line.order.status in REPLACEABLE_ORDER_STATUSES
         )
         extra_context = {
